@@ -1,0 +1,32 @@
+"""Access checks every page, API call, search and export goes through: role grants and record scope."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Action, ObjectType, Scope, role_allows, role_scope
+from kehu.core.errors import PermissionDeniedError
+
+
+def require(user: User, object_type: ObjectType, action: Action) -> None:
+    """Raise PermissionDeniedError unless the user is active and the role grants `action` on `object_type`."""
+    if not user.is_active or not role_allows(user.role, object_type, action):
+        raise PermissionDeniedError(action.value, object_type.value)
+
+
+def allows(user: User, object_type: ObjectType, action: Action) -> bool:
+    return user.is_active and role_allows(user.role, object_type, action)
+
+
+def scope_q(user: User, *, prefix: str = "") -> Q:
+    """The records a user may see, as a filter on a model with `owner` and `team` (through `prefix`)."""
+    scope = role_scope(user.role)
+    if scope is Scope.ALL:
+        return Q()
+    owner = Q(**{f"{prefix}owner": user})
+    if scope is Scope.TEAM and user.team_id is not None:
+        return owner | Q(**{f"{prefix}team_id": user.team_id})
+    if scope in (Scope.OWN, Scope.TEAM):
+        return owner
+    return Q(pk__in=[])

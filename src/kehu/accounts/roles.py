@@ -1,0 +1,114 @@
+"""Roles, the actions they grant per object type, and the record scope they see.
+
+This table is the one place that says who may do what; access helpers and the API read it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    SALES_REP = "sales_rep", _("Sales rep")
+    MARKETER = "marketer", _("Marketer")
+    SERVICE_AGENT = "service_agent", _("Service agent")
+    ANALYST = "analyst", _("Analyst")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Scope(StrEnum):
+    OWN = "own"
+    TEAM = "team"
+    ALL = "all"
+    NONE = "none"
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    CREATE = "create"
+    CHANGE = "change"
+    ARCHIVE = "archive"
+    VIEW_PERSONAL = "view_personal"  # full phone, email and address instead of masked values
+
+
+class ObjectType(StrEnum):
+    CUSTOMER = "customer"
+    PRODUCT = "product"
+    ORDER = "order"
+    INTERACTION = "interaction"
+    TAG = "tag"
+    CUSTOM_FIELD = "custom_field"
+    AUDIT = "audit"
+
+
+_ALL = frozenset(Action)
+_READ = frozenset({Action.VIEW})
+_WORK = frozenset({Action.VIEW, Action.CREATE, Action.CHANGE})
+
+GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
+    Role.ADMIN: {object_type: _ALL for object_type in ObjectType},
+    Role.MANAGER: {
+        ObjectType.CUSTOMER: _ALL,
+        ObjectType.PRODUCT: _WORK,
+        ObjectType.ORDER: _ALL,
+        ObjectType.INTERACTION: _ALL,
+        ObjectType.TAG: _WORK,
+        ObjectType.CUSTOM_FIELD: _READ,
+    },
+    Role.SALES_REP: {
+        ObjectType.CUSTOMER: _WORK | {Action.ARCHIVE, Action.VIEW_PERSONAL},
+        ObjectType.PRODUCT: _READ,
+        ObjectType.ORDER: _WORK | {Action.VIEW_PERSONAL},
+        ObjectType.INTERACTION: _WORK,
+        ObjectType.TAG: _WORK,
+        ObjectType.CUSTOM_FIELD: _READ,
+    },
+    Role.MARKETER: {
+        ObjectType.CUSTOMER: _READ,
+        ObjectType.PRODUCT: _READ,
+        ObjectType.ORDER: _READ,
+        ObjectType.INTERACTION: _READ,
+        ObjectType.TAG: _WORK,
+        ObjectType.CUSTOM_FIELD: _READ,
+    },
+    Role.SERVICE_AGENT: {
+        ObjectType.CUSTOMER: frozenset({Action.VIEW, Action.CHANGE, Action.VIEW_PERSONAL}),
+        ObjectType.PRODUCT: _READ,
+        ObjectType.ORDER: _READ,
+        ObjectType.INTERACTION: _WORK,
+        ObjectType.TAG: _READ,
+        ObjectType.CUSTOM_FIELD: _READ,
+    },
+    Role.ANALYST: {
+        ObjectType.CUSTOMER: _READ,
+        ObjectType.PRODUCT: _READ,
+        ObjectType.ORDER: _READ,
+        ObjectType.INTERACTION: _READ,
+        ObjectType.TAG: _READ,
+        ObjectType.CUSTOM_FIELD: _READ,
+    },
+    Role.AUDITOR: {ObjectType.AUDIT: _READ},
+}
+
+SCOPES: dict[Role, Scope] = {
+    Role.ADMIN: Scope.ALL,
+    Role.MANAGER: Scope.TEAM,
+    Role.SALES_REP: Scope.OWN,
+    Role.MARKETER: Scope.ALL,
+    Role.SERVICE_AGENT: Scope.ALL,
+    Role.ANALYST: Scope.ALL,
+    Role.AUDITOR: Scope.NONE,
+}
+
+
+def role_allows(role: str, object_type: ObjectType, action: Action) -> bool:
+    return action in GRANTS.get(Role(role), {}).get(object_type, frozenset())
+
+
+def role_scope(role: str) -> Scope:
+    return SCOPES[Role(role)]

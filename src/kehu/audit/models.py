@@ -1,0 +1,73 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.TextChoices):
+    CUSTOMER_CREATED = "customer.created", _("Customer created")
+    CUSTOMER_UPDATED = "customer.updated", _("Customer updated")
+    CUSTOMER_ARCHIVED = "customer.archived", _("Customer archived")
+    CUSTOMER_RESTORED = "customer.restored", _("Customer restored")
+    CUSTOMER_TAGGED = "customer.tagged", _("Tag added")
+    CUSTOMER_UNTAGGED = "customer.untagged", _("Tag removed")
+    CONTACT_POINT_ADDED = "contact_point.added", _("Contact point added")
+    CONTACT_POINT_UPDATED = "contact_point.updated", _("Contact point updated")
+    CONTACT_POINT_REMOVED = "contact_point.removed", _("Contact point removed")
+    ADDRESS_ADDED = "address.added", _("Address added")
+    ADDRESS_UPDATED = "address.updated", _("Address updated")
+    ADDRESS_REMOVED = "address.removed", _("Address removed")
+    ORDER_CREATED = "order.created", _("Order created")
+    ORDER_UPDATED = "order.updated", _("Order updated")
+    ORDER_RETURNED = "order.returned", _("Return recorded")
+    INTERACTION_LOGGED = "interaction.logged", _("Interaction logged")
+    INTERACTION_UPDATED = "interaction.updated", _("Interaction updated")
+    PRODUCT_CREATED = "product.created", _("Product created")
+    PRODUCT_UPDATED = "product.updated", _("Product updated")
+    TAG_CREATED = "tag.created", _("Tag created")
+    CUSTOM_FIELD_DEFINED = "custom_field.defined", _("Custom field defined")
+    CUSTOM_FIELD_UPDATED = "custom_field.updated", _("Custom field updated")
+    TOKEN_CREATED = "token.created", _("API token created")
+    TOKEN_REVOKED = "token.revoked", _("API token revoked")
+    DEMO_LOADED = "demo.loaded", _("Demo data loaded")
+
+
+class AuditRecord(models.Model):
+    """One audited event. Stores ids and field names, never copies of personal data.
+
+    `record_hash` = SHA-256 over this record's content and `previous_hash`, so editing, deleting or
+    reordering any record breaks the chain from that point on.
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    event = models.CharField(max_length=40, choices=AuditEvent.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    fields = models.JSONField(default=list, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=20, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    record_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["sequence"]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.event}"
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the chain's last sequence and hash; locking it serialises appends."""
+
+    last_sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,178 @@
+"""Appending to and verifying the hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kehu.accounts.models import User
+from kehu.audit.context import current_context
+from kehu.audit.models import AuditChainHead, AuditEvent, AuditRecord
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What to record; `fields` are names of changed fields, `extra` holds ids, never personal data."""
+
+    event: AuditEvent
+    target_type: str = ""
+    target_id: str = ""
+    customer_id: int | None = None
+    fields: Sequence[str] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _canonical(record: AuditRecord) -> bytes:
+    payload = {
+        "sequence": record.sequence,
+        "occurred_at": record.occurred_at.isoformat(timespec="microseconds"),
+        "event": record.event,
+        "actor_id": record.actor_id,
+        "actor_label": record.actor_label,
+        "target_type": record.target_type,
+        "target_id": record.target_id,
+        "customer_id": record.customer_id,
+        "fields": list(record.fields),
+        "extra": record.extra,
+        "source": record.source,
+        "ip_address": record.ip_address,
+        "previous_hash": record.previous_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def compute_hash(record: AuditRecord) -> str:
+    return hashlib.sha256(_canonical(record)).hexdigest()
+
+
+def _locked_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head, _ = AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+    """Append entries to the chain; must run inside the transaction that makes the change."""
+    if not entries:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit records are written in the same transaction as the change they describe")
+    context = current_context()
+    head = _locked_head()
+    now = timezone.now()
+    records: list[AuditRecord] = []
+    previous_hash, sequence = head.last_hash, head.last_sequence
+    for entry in entries:
+        sequence += 1
+        record = AuditRecord(
+            sequence=sequence,
+            occurred_at=now,
+            event=entry.event,
+            actor=actor,
+            actor_label=actor.username if actor else "system",
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            customer_id=entry.customer_id,
+            fields=sorted(entry.fields),
+            extra=entry.extra,
+            source=context.source,
+            ip_address=context.ip_address,
+            previous_hash=previous_hash,
+        )
+        record.record_hash = compute_hash(record)
+        previous_hash = record.record_hash
+        records.append(record)
+    AuditRecord.objects.bulk_create(records, batch_size=2000)
+    head.last_sequence, head.last_hash = sequence, previous_hash
+    head.save(update_fields=["last_sequence", "last_hash"])
+    return records
+
+
+def audit_record(
+    *,
+    event: AuditEvent,
+    actor: User | None,
+    target_type: str = "",
+    target_id: str = "",
+    customer_id: int | None = None,
+    fields: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> AuditRecord:
+    entry = AuditEntry(
+        event=event,
+        target_type=target_type,
+        target_id=target_id,
+        customer_id=customer_id,
+        fields=fields,
+        extra=extra or {},
+    )
+    return audit_record_many(actor=actor, entries=[entry])[0]
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken_sequence: int | None
+    broken_id: int | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_sequence is None
+
+
+def _records_in_order(chunk: int = 5000) -> Iterator[AuditRecord]:
+    last = -1
+    while True:
+        batch = list(AuditRecord.objects.filter(sequence__gt=last).order_by("sequence")[:chunk])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].sequence
+
+
+def audit_verify() -> ChainReport:
+    """Walk the chain from the start; report the first record whose hash, link or position is wrong."""
+    expected_previous = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    last: AuditRecord | None = None
+    for record in _records_in_order():
+        if record.sequence != expected_sequence:
+            return ChainReport(
+                checked, expected_sequence, record.id, f"record #{expected_sequence} is missing"
+            )
+        if record.previous_hash != expected_previous:
+            return ChainReport(
+                checked, record.sequence, record.id, "its previous_hash does not match the record before it"
+            )
+        if compute_hash(record) != record.record_hash:
+            return ChainReport(checked, record.sequence, record.id, "its content does not match its hash")
+        expected_previous = record.record_hash
+        expected_sequence += 1
+        checked += 1
+        last = record
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_sequence != (last.sequence if last else 0):
+        return ChainReport(
+            checked,
+            (last.sequence if last else 0) + 1,
+            None,
+            f"the chain head says {head.last_sequence} records but the log ends at #{checked}: records were removed",
+        )
+    return ChainReport(checked, None, None, "")
+
+
+def occurred(value: datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,17 @@
+"""The `kehu` command: Django's management commands with kehu's settings (`kehu demo`, `kehu audit verify`…)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
+    from django.core.management import execute_from_command_line  # noqa: PLC0415 - after settings are chosen
+
+    execute_from_command_line(["kehu", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

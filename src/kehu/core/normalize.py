@@ -1,0 +1,92 @@
+"""One canonical form per value: phones (E.164), emails (lower-cased IDNA), names, messaging handles."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.conf import settings
+from email_validator import EmailNotValidError, validate_email
+
+from kehu.core.chinese import half_width, is_han
+
+_SPACES = re.compile(r"\s+")
+_PHONE_NOISE = re.compile(r"[\s\-().·/]")
+_WECHAT = re.compile(r"^[a-z][a-z0-9_-]{5,19}$")
+_QQ = re.compile(r"^[1-9][0-9]{4,11}$")
+
+
+class NormalisationError(ValueError):
+    """The value cannot be put into canonical form; the message says why in words a user understands."""
+
+
+def normalize_name(raw: str) -> str:
+    """Trim, full-width → half-width, collapse spaces, and drop spaces between Han characters ("张 伟" → "张伟")."""
+    text = _SPACES.sub(" ", half_width(raw)).strip()
+    if " " not in text:
+        return text
+    kept: list[str] = []
+    for index, char in enumerate(text):
+        if char == " " and is_han(text[index - 1]) and index + 1 < len(text) and is_han(text[index + 1]):
+            continue
+        kept.append(char)
+    return "".join(kept)
+
+
+def normalize_phone(raw: str, *, region: str | None = None) -> str:
+    """Return the E.164 form (+8613812345678) of a phone number typed any usual way."""
+    region = region or settings.KEHU_PHONE_REGION
+    text = _PHONE_NOISE.sub("", half_width(raw)).strip()
+    if not text:
+        raise NormalisationError("the phone number is empty")
+    if not re.fullmatch(r"\+?[0-9]+", text):
+        raise NormalisationError(f"{raw.strip()} contains characters that are not digits")
+    if region == "CN":
+        national = text
+        for prefix in ("+86", "0086"):
+            if national.startswith(prefix):
+                national = national[len(prefix) :]
+                break
+        if national.startswith("1") and len(national) != 11:
+            raise NormalisationError(f"{raw.strip()} has {len(national)} digits; a mainland mobile has 11")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise NormalisationError(f"{raw.strip()} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise NormalisationError(f"{raw.strip()} is not a valid phone number for its region")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_email(raw: str) -> str:
+    """Return the lower-cased address with an ASCII (IDNA) domain; raise with the validator's reason."""
+    text = half_width(raw).strip()
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise NormalisationError(f"{text} is not a valid email address: {error}") from None
+    domain = result.ascii_domain or result.domain
+    return f"{result.local_part.lower()}@{domain.lower()}"
+
+
+def normalize_wechat(raw: str) -> str:
+    text = half_width(raw).strip().lower()
+    if not _WECHAT.fullmatch(text):
+        raise NormalisationError(
+            f"{raw.strip()} is not a WeChat ID: 6–20 letters, digits, _ or -, starting with a letter"
+        )
+    return text
+
+
+def normalize_qq(raw: str) -> str:
+    text = half_width(raw).strip()
+    if not _QQ.fullmatch(text):
+        raise NormalisationError(f"{raw.strip()} is not a QQ number: 5–12 digits, not starting with 0")
+    return text
+
+
+def normalize_other(raw: str) -> str:
+    text = _SPACES.sub(" ", half_width(raw)).strip()
+    if not text:
+        raise NormalisationError("the value is empty")
+    return text

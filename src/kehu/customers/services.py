@@ -1,0 +1,671 @@
+"""Every write to the customer record. Each runs in one transaction with its audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.db import transaction
+from django.utils import timezone
+
+from kehu.accounts.access import require
+from kehu.accounts.models import User
+from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_scope
+from kehu.audit.models import AuditEvent
+from kehu.audit.services import AuditEntry, audit_record, audit_record_many
+from kehu.core.address import parse_address
+from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.normalize import (
+    NormalisationError,
+    normalize_email,
+    normalize_name,
+    normalize_other,
+    normalize_phone,
+    normalize_qq,
+    normalize_wechat,
+)
+from kehu.customers.custom_fields import attributes_clean
+from kehu.customers.models import (
+    Address,
+    ContactKind,
+    ContactPoint,
+    CustomFieldDefinition,
+    Customer,
+    CustomerKind,
+    CustomerType,
+    FieldType,
+    Gender,
+    Industry,
+    LifecycleStage,
+    SourceChannel,
+    Tag,
+)
+from kehu.customers.search_index import index_refresh
+
+# Scalar fields a caller may set on a customer; everything else goes through its own argument.
+CUSTOMER_FIELDS = (
+    "kind",
+    "display_name",
+    "family_name",
+    "given_name",
+    "company_name",
+    "job_title",
+    "gender",
+    "birthday",
+    "industry",
+    "region",
+    "customer_type",
+    "lifecycle_stage",
+    "source_channel",
+    "source_campaign",
+    "source_system",
+    "external_id",
+    "import_batch",
+)
+NAME_FIELDS = ("display_name", "family_name", "given_name", "company_name")
+
+
+@dataclass(frozen=True)
+class ContactPointInput:
+    kind: str
+    value: str
+    label: str = ""
+    is_primary: bool = False
+    verified: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    """Either `raw` (one free-text Chinese address, parsed into parts) or the parts themselves."""
+
+    raw: str = ""
+    label: str = ""
+    country: str = "CN"
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    postal_code: str = ""
+    is_primary: bool = False
+
+
+def contact_value_normalize(kind: str, raw: str) -> str:
+    """The canonical value of a contact point, or NormalisationError saying why there is none."""
+    if kind == ContactKind.MOBILE:
+        e164 = normalize_phone(raw)
+        number_type = phonenumbers.number_type(phonenumbers.parse(e164))
+        if number_type not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            raise NormalisationError(f"{raw.strip()} is a landline number, not a mobile; save it as a phone")
+        return e164
+    if kind == ContactKind.PHONE:
+        return normalize_phone(raw)
+    if kind == ContactKind.EMAIL:
+        return normalize_email(raw)
+    if kind == ContactKind.WECHAT:
+        return normalize_wechat(raw)
+    if kind == ContactKind.QQ:
+        return normalize_qq(raw)
+    return normalize_other(raw)
+
+
+def _clean_scalars(values: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(CUSTOMER_FIELDS))
+    if unknown:
+        raise ServiceValidationError([FieldError(name, "is not a customer field") for name in unknown])
+    cleaned = dict(values)
+    for name in NAME_FIELDS:
+        if isinstance(cleaned.get(name), str):
+            cleaned[name] = normalize_name(cleaned[name])
+    for name in ("region", "job_title", "source_campaign", "source_system", "external_id", "import_batch"):
+        if isinstance(cleaned.get(name), str):
+            cleaned[name] = cleaned[name].strip()
+    return cleaned
+
+
+_CODED_FIELDS = {
+    "kind": CustomerKind,
+    "gender": Gender,
+    "industry": Industry,
+    "customer_type": CustomerType,
+    "lifecycle_stage": LifecycleStage,
+    "source_channel": SourceChannel,
+}
+
+
+def _validate_customer(customer: Customer) -> None:
+    errors: list[FieldError] = []
+    for name, choices in _CODED_FIELDS.items():
+        if getattr(customer, name) not in (*choices.values, ""):
+            allowed = ", ".join(value for value in choices.values if value)
+            errors.append(FieldError(name, f"{getattr(customer, name)!r} is not one of: {allowed}"))
+    if not customer.display_name:
+        person = f"{customer.family_name}{customer.given_name}"
+        customer.display_name = customer.company_name if customer.kind == CustomerKind.ORGANIZATION else person
+    if not customer.display_name:
+        errors.append(FieldError("display_name", "is required (or give family_name and given_name)"))
+    if customer.kind == CustomerKind.ORGANIZATION and (customer.gender or customer.birthday):
+        errors.append(FieldError("gender" if customer.gender else "birthday", "applies to people, not organisations"))
+    if customer.birthday and customer.birthday > timezone.localdate():
+        errors.append(FieldError("birthday", "is in the future"))
+    if customer.parent_id is not None:
+        if customer.parent_id == customer.pk:
+            errors.append(FieldError("parent", "a customer cannot be its own parent"))
+        elif customer.parent is not None and customer.parent.kind != CustomerKind.ORGANIZATION:
+            errors.append(FieldError("parent", "the parent must be an organisation"))
+    if customer.external_id:
+        clash = Customer.objects.filter(source_system=customer.source_system, external_id=customer.external_id)
+        if customer.pk:
+            clash = clash.exclude(pk=customer.pk)
+        if clash.exists():
+            errors.append(FieldError("external_id", "another customer from this source system has this external id"))
+    if errors:
+        raise ServiceValidationError(errors)
+
+
+def _check_owner(actor: User, owner: User | None) -> None:
+    """Reps own what they create; managers assign within their team; admins assign to anyone."""
+    if owner is None or owner == actor:
+        return
+    scope = role_scope(actor.role)
+    if scope is Scope.ALL and actor.role in (Role.ADMIN,):
+        return
+    if scope is Scope.TEAM and actor.team_id is not None and owner.team_id == actor.team_id:
+        return
+    raise ServiceValidationError.single("owner", "you may not assign customers to this user")
+
+
+def _contact_point_build(customer: Customer, index: int | None, item: ContactPointInput) -> ContactPoint:
+    prefix = "" if index is None else f"contact_points.{index}."
+    if item.kind not in ContactKind.values:
+        raise ServiceValidationError.single(f"{prefix}kind", f"must be one of {', '.join(ContactKind.values)}")
+    try:
+        value = contact_value_normalize(item.kind, item.value)
+    except NormalisationError as error:
+        raise ServiceValidationError.single(f"{prefix}value", str(error)) from None
+    return ContactPoint(
+        customer=customer,
+        kind=item.kind,
+        raw_value=item.value.strip(),
+        value=value,
+        label=item.label.strip(),
+        is_primary=item.is_primary,
+        verified=item.verified,
+        source=item.source.strip(),
+    )
+
+
+def _address_build(customer: Customer, index: int | None, item: AddressInput) -> Address:
+    prefix = "" if index is None else f"addresses.{index}."
+    parts = {
+        "country": item.country.strip().upper(),
+        "province": item.province.strip(),
+        "city": item.city.strip(),
+        "district": item.district.strip(),
+        "street": item.street.strip(),
+        "postal_code": item.postal_code.strip(),
+    }
+    if item.raw.strip():
+        parsed = parse_address(item.raw)
+        for name, value in parsed.__dict__.items():
+            if not parts.get(name) or (name == "country" and parts[name] == "CN"):
+                parts[name] = value or parts[name]
+        if not parsed.province and not any(parts[name] for name in ("province", "city", "district")):
+            parts["street"] = parts["street"] or item.raw.strip()
+    if not any(parts[name] for name in ("province", "city", "district", "street")):
+        raise ServiceValidationError.single(f"{prefix}raw", "give an address or its parts")
+    if parts["postal_code"] and parts["country"] == "CN" and not (
+        len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit()
+    ):
+        raise ServiceValidationError.single(f"{prefix}postal_code", "a Chinese postal code has 6 digits")
+    return Address(customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts)
+
+
+def _primaries_fix(customer: Customer) -> None:
+    """Exactly one primary per contact kind and one primary address: the flagged one, else the oldest."""
+    points = list(customer.contact_points.order_by("-is_primary", "-updated_at", "id"))
+    seen: set[str] = set()
+    for point in points:
+        should = point.kind not in seen
+        seen.add(point.kind)
+        if point.is_primary != should:
+            point.is_primary = should
+            point.save(update_fields=["is_primary"])
+    addresses = list(customer.addresses.order_by("-is_primary", "-updated_at", "id"))
+    for index, address in enumerate(addresses):
+        if address.is_primary != (index == 0):
+            address.is_primary = index == 0
+            address.save(update_fields=["is_primary"])
+
+
+def _refresh(customer: Customer) -> None:
+    fresh = Customer.objects.prefetch_related("contact_points").get(pk=customer.pk)
+    index_refresh([fresh])
+    customer.search_document = fresh.search_document
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: User,
+    values: Mapping[str, Any],
+    contact_points: Sequence[ContactPointInput] = (),
+    addresses: Sequence[AddressInput] = (),
+    tags: Sequence[str] = (),
+    attributes: Mapping[str, Any] | None = None,
+    owner: User | None = None,
+    parent: Customer | None = None,
+) -> Customer:
+    """Create a customer with contact points, addresses, tags and custom fields; owned by the actor by default."""
+    require(actor, ObjectType.CUSTOMER, Action.CREATE)
+    _check_owner(actor, owner)
+    owner = owner or actor
+    customer = Customer(owner=owner, team_id=owner.team_id, parent=parent, **_clean_scalars(values))
+    # Collect every problem before refusing, so the user fixes the form in one go.
+    errors: list[FieldError] = []
+    points: list[ContactPoint] = []
+    places: list[Address] = []
+    steps: list[Callable[[], object]] = [
+        lambda: setattr(customer, "attributes", attributes_clean(attributes or {})),
+        lambda: _validate_customer(customer),
+        *[lambda i=i, item=item: points.append(_contact_point_build(customer, i, item))
+          for i, item in enumerate(contact_points)],
+        lambda: _reject_repeated_points(points),
+        *[lambda i=i, item=item: places.append(_address_build(customer, i, item)) for i, item in enumerate(addresses)],
+    ]
+    for step in steps:
+        try:
+            step()
+        except ServiceValidationError as error:
+            errors.extend(error.errors)
+    if errors:
+        raise ServiceValidationError(errors)
+    customer.save()
+    ContactPoint.objects.bulk_create(points)
+    Address.objects.bulk_create(places)
+    if tags:
+        customer.tags.set(_tags_get_or_create(actor, tags))
+    _primaries_fix(customer)
+    _refresh(customer)
+    audit_record(
+        event=AuditEvent.CUSTOMER_CREATED,
+        actor=actor,
+        target_type="customer",
+        target_id=str(customer.public_id),
+        customer_id=customer.pk,
+        fields=[name for name in values if values[name] not in (None, "")],
+        extra={"contact_points": len(points), "addresses": len(places), "tags": len(tags)},
+    )
+    return customer
+
+
+def _reject_repeated_points(points: Sequence[ContactPoint]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, point in enumerate(points):
+        key = (point.kind, point.value)
+        if key in seen:
+            raise ServiceValidationError.single(
+                f"contact_points.{index}.value", f"repeats contact_points.{seen[key]} ({point.value})"
+            )
+        seen[key] = index
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: User,
+    customer: Customer,
+    values: Mapping[str, Any],
+    attributes: Mapping[str, Any] | None = None,
+    owner: User | None = None,
+    parent: Customer | None = None,
+    clear_parent: bool = False,
+) -> Customer:
+    """Change fields of a customer; only fields whose value really changes are saved and audited."""
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    cleaned = _clean_scalars(values)
+    changed = [name for name, value in cleaned.items() if getattr(customer, name) != value]
+    for name in changed:
+        setattr(customer, name, cleaned[name])
+    if attributes is not None:
+        merged = attributes_clean(attributes, existing=customer.attributes)
+        if merged != customer.attributes:
+            customer.attributes = merged
+            changed.append("attributes")
+    if owner is not None and owner.pk != customer.owner_id:
+        _check_owner(actor, owner)
+        customer.owner, customer.team_id = owner, owner.team_id
+        changed += ["owner", "team"]
+    if clear_parent and customer.parent_id is not None:
+        customer.parent = None
+        changed.append("parent")
+    elif parent is not None and parent.pk != customer.parent_id:
+        customer.parent = parent
+        changed.append("parent")
+    if not changed:
+        return customer
+    _validate_customer(customer)
+    customer.save(update_fields=[*changed, "updated_at"])
+    if set(changed) & set(NAME_FIELDS):
+        _refresh(customer)
+    audit_record(
+        event=AuditEvent.CUSTOMER_UPDATED,
+        actor=actor,
+        target_type="customer",
+        target_id=str(customer.public_id),
+        customer_id=customer.pk,
+        fields=changed,
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_archive(*, actor: User, customer: Customer) -> Customer:
+    require(actor, ObjectType.CUSTOMER, Action.ARCHIVE)
+    if customer.archived_at is None:
+        customer.archived_at = timezone.now()
+        customer.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            event=AuditEvent.CUSTOMER_ARCHIVED,
+            actor=actor,
+            target_type="customer",
+            target_id=str(customer.public_id),
+            customer_id=customer.pk,
+            fields=["archived_at"],
+        )
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, actor: User, customer: Customer) -> Customer:
+    require(actor, ObjectType.CUSTOMER, Action.ARCHIVE)
+    if customer.archived_at is not None:
+        customer.archived_at = None
+        customer.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            event=AuditEvent.CUSTOMER_RESTORED,
+            actor=actor,
+            target_type="customer",
+            target_id=str(customer.public_id),
+            customer_id=customer.pk,
+            fields=["archived_at"],
+        )
+    return customer
+
+
+def _touch(customer: Customer) -> None:
+    customer.updated_at = timezone.now()
+    customer.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInput) -> ContactPoint:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    point = _contact_point_build(customer, None, item)
+    if customer.contact_points.filter(kind=point.kind, value=point.value).exists():
+        raise ServiceValidationError.single("value", f"{point.value} is already on this customer")
+    point.save()
+    if point.is_primary:
+        customer.contact_points.filter(kind=point.kind).exclude(pk=point.pk).update(is_primary=False)
+    _primaries_fix(customer)
+    _touch(customer)
+    _refresh(customer)
+    audit_record(
+        event=AuditEvent.CONTACT_POINT_ADDED,
+        actor=actor,
+        target_type="contact_point",
+        target_id=str(point.pk),
+        customer_id=customer.pk,
+        fields=["kind", "value"],
+    )
+    point.refresh_from_db()
+    return point
+
+
+@transaction.atomic
+def contact_point_update(
+    *, actor: User, point: ContactPoint, value: str | None = None, label: str | None = None,
+    is_primary: bool | None = None, verified: bool | None = None,
+) -> ContactPoint:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    changed: list[str] = []
+    if value is not None:
+        try:
+            normalised = contact_value_normalize(point.kind, value)
+        except NormalisationError as error:
+            raise ServiceValidationError.single("value", str(error)) from None
+        if normalised != point.value or value.strip() != point.raw_value:
+            clash = point.customer.contact_points.filter(kind=point.kind, value=normalised).exclude(pk=point.pk)
+            if clash.exists():
+                raise ServiceValidationError.single("value", f"{normalised} is already on this customer")
+            point.raw_value, point.value = value.strip(), normalised
+            changed += ["raw_value", "value"]
+    for name, new in (("label", label), ("is_primary", is_primary), ("verified", verified)):
+        if new is not None and getattr(point, name) != new:
+            setattr(point, name, new.strip() if isinstance(new, str) else new)
+            changed.append(name)
+    if not changed:
+        return point
+    point.save(update_fields=[*changed, "updated_at"])
+    if is_primary:
+        point.customer.contact_points.filter(kind=point.kind).exclude(pk=point.pk).update(is_primary=False)
+    _primaries_fix(point.customer)
+    _touch(point.customer)
+    _refresh(point.customer)
+    audit_record(
+        event=AuditEvent.CONTACT_POINT_UPDATED,
+        actor=actor,
+        target_type="contact_point",
+        target_id=str(point.pk),
+        customer_id=point.customer_id,
+        fields=changed,
+    )
+    point.refresh_from_db()
+    return point
+
+
+@transaction.atomic
+def contact_point_remove(*, actor: User, point: ContactPoint) -> None:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    customer, point_id = point.customer, point.pk
+    point.delete()
+    _primaries_fix(customer)
+    _touch(customer)
+    _refresh(customer)
+    audit_record(
+        event=AuditEvent.CONTACT_POINT_REMOVED,
+        actor=actor,
+        target_type="contact_point",
+        target_id=str(point_id),
+        customer_id=customer.pk,
+    )
+
+
+@transaction.atomic
+def address_add(*, actor: User, customer: Customer, item: AddressInput) -> Address:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    address = _address_build(customer, None, item)
+    address.save()
+    if address.is_primary:
+        customer.addresses.exclude(pk=address.pk).update(is_primary=False)
+    _primaries_fix(customer)
+    _touch(customer)
+    audit_record(
+        event=AuditEvent.ADDRESS_ADDED,
+        actor=actor,
+        target_type="address",
+        target_id=str(address.pk),
+        customer_id=customer.pk,
+        fields=[name for name in ("province", "city", "district", "street", "postal_code") if getattr(address, name)],
+    )
+    address.refresh_from_db()
+    return address
+
+
+@transaction.atomic
+def address_update(*, actor: User, address: Address, item: AddressInput) -> Address:
+    """Replace an address's parts with `item` (parsed again when `raw` is given)."""
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    rebuilt = _address_build(address.customer, None, item)
+    fields = ("label", "country", "province", "city", "district", "street", "postal_code", "raw", "is_primary")
+    changed = [name for name in fields if getattr(address, name) != getattr(rebuilt, name)]
+    if not changed:
+        return address
+    for name in changed:
+        setattr(address, name, getattr(rebuilt, name))
+    address.save(update_fields=[*changed, "updated_at"])
+    if address.is_primary:
+        address.customer.addresses.exclude(pk=address.pk).update(is_primary=False)
+    _primaries_fix(address.customer)
+    _touch(address.customer)
+    audit_record(
+        event=AuditEvent.ADDRESS_UPDATED,
+        actor=actor,
+        target_type="address",
+        target_id=str(address.pk),
+        customer_id=address.customer_id,
+        fields=changed,
+    )
+    address.refresh_from_db()
+    return address
+
+
+@transaction.atomic
+def address_remove(*, actor: User, address: Address) -> None:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    customer, address_id = address.customer, address.pk
+    address.delete()
+    _primaries_fix(customer)
+    _touch(customer)
+    audit_record(
+        event=AuditEvent.ADDRESS_REMOVED,
+        actor=actor,
+        target_type="address",
+        target_id=str(address_id),
+        customer_id=customer.pk,
+    )
+
+
+def _tag_name_clean(name: str) -> str:
+    clean = normalize_name(name)
+    if not clean:
+        raise ServiceValidationError.single("name", "a tag needs a name")
+    if len(clean) > Tag._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise ServiceValidationError.single("name", "a tag name has at most 50 characters")
+    return clean
+
+
+def _tags_get_or_create(actor: User, names: Iterable[str]) -> list[Tag]:
+    tags: list[Tag] = []
+    for name in dict.fromkeys(_tag_name_clean(name) for name in names):
+        tag = Tag.objects.filter(name=name).first()
+        if tag is None:
+            tag = tag_create(actor=actor, name=name)
+        tags.append(tag)
+    return tags
+
+
+@transaction.atomic
+def tag_create(*, actor: User, name: str, color: str = "") -> Tag:
+    require(actor, ObjectType.TAG, Action.CREATE)
+    clean = _tag_name_clean(name)
+    if Tag.objects.filter(name=clean).exists():
+        raise ServiceValidationError.single("name", f"the tag {clean} already exists")
+    if color and not (len(color) == 7 and color.startswith("#")):
+        raise ServiceValidationError.single("color", "write the colour as #rrggbb")
+    tag = Tag.objects.create(name=clean, color=color)
+    audit_record(event=AuditEvent.TAG_CREATED, actor=actor, target_type="tag", target_id=str(tag.pk))
+    return tag
+
+
+@transaction.atomic
+def customer_tags_add(*, actor: User, customer: Customer, names: Sequence[str]) -> list[Tag]:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    tags = _tags_get_or_create(actor, names)
+    present = set(customer.tags.values_list("pk", flat=True))
+    new = [tag for tag in tags if tag.pk not in present]
+    if new:
+        customer.tags.add(*new)
+        _touch(customer)
+        audit_record_many(
+            actor=actor,
+            entries=[
+                AuditEntry(AuditEvent.CUSTOMER_TAGGED, "tag", str(tag.pk), customer.pk, ("tags",)) for tag in new
+            ],
+        )
+    return tags
+
+
+@transaction.atomic
+def customer_tag_remove(*, actor: User, customer: Customer, tag: Tag) -> None:
+    require(actor, ObjectType.CUSTOMER, Action.CHANGE)
+    if customer.tags.filter(pk=tag.pk).exists():
+        customer.tags.remove(tag)
+        _touch(customer)
+        audit_record(
+            event=AuditEvent.CUSTOMER_UNTAGGED,
+            actor=actor,
+            target_type="tag",
+            target_id=str(tag.pk),
+            customer_id=customer.pk,
+            fields=["tags"],
+        )
+
+
+def _definition_validate(definition: CustomFieldDefinition) -> None:
+    errors: list[FieldError] = []
+    if definition.field_type not in FieldType.values:
+        errors.append(FieldError("field_type", f"must be one of {', '.join(FieldType.values)}"))
+    if definition.field_type == FieldType.CHOICE and not definition.choices:
+        errors.append(FieldError("choices", "a choice field needs at least one choice"))
+    if definition.field_type != FieldType.CHOICE and definition.choices:
+        errors.append(FieldError("choices", "only choice fields have choices"))
+    if (
+        definition.min_value is not None
+        and definition.max_value is not None
+        and definition.min_value > definition.max_value
+    ):
+        errors.append(FieldError("min_value", "is greater than max_value"))
+    if errors:
+        raise ServiceValidationError(errors)
+
+
+@transaction.atomic
+def custom_field_define(*, actor: User, key: str, label: str, field_type: str, **options: Any) -> CustomFieldDefinition:
+    require(actor, ObjectType.CUSTOM_FIELD, Action.CREATE)
+    if CustomFieldDefinition.objects.filter(key=key).exists():
+        raise ServiceValidationError.single("key", f"the custom field {key} already exists")
+    definition = CustomFieldDefinition(key=key, label=label.strip(), field_type=field_type, **options)
+    _definition_validate(definition)
+    definition.save()
+    audit_record(
+        event=AuditEvent.CUSTOM_FIELD_DEFINED, actor=actor, target_type="custom_field", target_id=definition.key
+    )
+    return definition
+
+
+@transaction.atomic
+def custom_field_update(*, actor: User, definition: CustomFieldDefinition, **changes: Any) -> CustomFieldDefinition:
+    """Change a definition's label, rules or choices; its key and type are fixed once values exist."""
+    require(actor, ObjectType.CUSTOM_FIELD, Action.CHANGE)
+    allowed = {"label", "required", "choices", "max_length", "min_value", "max_value", "active"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
+    changed = [name for name, value in changes.items() if getattr(definition, name) != value]
+    for name in changed:
+        setattr(definition, name, changes[name])
+    if not changed:
+        return definition
+    _definition_validate(definition)
+    definition.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        event=AuditEvent.CUSTOM_FIELD_UPDATED,
+        actor=actor,
+        target_type="custom_field",
+        target_id=definition.key,
+        fields=changed,
+    )
+    return definition

@@ -1,0 +1,104 @@
+"""Writes to the interaction timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from kehu.accounts.access import require
+from kehu.accounts.models import User
+from kehu.accounts.roles import Action, ObjectType
+from kehu.audit.models import AuditEvent
+from kehu.audit.services import audit_record
+from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.customers.models import Customer
+from kehu.interactions.models import Direction, Interaction, InteractionKind
+
+MAX_BODY = 20000
+
+
+def _validate(interaction: Interaction) -> None:
+    errors: list[FieldError] = []
+    if interaction.kind not in InteractionKind.values:
+        errors.append(FieldError("kind", f"must be one of {', '.join(InteractionKind.values)}"))
+    if interaction.direction not in Direction.values:
+        errors.append(FieldError("direction", f"must be one of {', '.join(Direction.values)}"))
+    if len(interaction.body) > MAX_BODY:
+        errors.append(FieldError("body", f"is {len(interaction.body)} characters long; at most {MAX_BODY} are allowed"))
+    if interaction.satisfaction is not None and not 1 <= interaction.satisfaction <= 5:
+        errors.append(FieldError("satisfaction", "must be between 1 and 5"))
+    if interaction.occurred_at > timezone.now() + dt.timedelta(days=1):
+        errors.append(FieldError("occurred_at", "is in the future; plan future contacts as tasks"))
+    if not interaction.subject and not interaction.body:
+        errors.append(FieldError("body", "write a subject or a note"))
+    if errors:
+        raise ServiceValidationError(errors)
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    actor: User,
+    customer: Customer,
+    kind: str,
+    direction: str = Direction.OUTBOUND,
+    channel: str = "",
+    subject: str = "",
+    body: str = "",
+    occurred_at: dt.datetime | None = None,
+    outcome: str = "",
+    satisfaction: int | None = None,
+) -> Interaction:
+    """Add a contact with the customer to the timeline, by the actor unless logged by the system."""
+    require(actor, ObjectType.INTERACTION, Action.CREATE)
+    interaction = Interaction(
+        customer=customer,
+        kind=kind,
+        direction=direction,
+        channel=channel.strip(),
+        subject=subject.strip(),
+        body=body.strip(),
+        occurred_at=occurred_at or timezone.now(),
+        user=actor,
+        outcome=outcome.strip(),
+        satisfaction=satisfaction,
+    )
+    _validate(interaction)
+    interaction.save()
+    audit_record(
+        event=AuditEvent.INTERACTION_LOGGED,
+        actor=actor,
+        target_type="interaction",
+        target_id=str(interaction.public_id),
+        customer_id=customer.pk,
+        extra={"kind": kind},
+    )
+    return interaction
+
+
+@transaction.atomic
+def interaction_update(*, actor: User, interaction: Interaction, **changes: object) -> Interaction:
+    require(actor, ObjectType.INTERACTION, Action.CHANGE)
+    allowed = {"subject", "body", "outcome", "satisfaction", "occurred_at", "channel", "direction", "kind"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
+    changed = [name for name, value in changes.items() if getattr(interaction, name) != value]
+    if not changed:
+        return interaction
+    for name in changed:
+        value = changes[name]
+        setattr(interaction, name, value.strip() if isinstance(value, str) else value)
+    _validate(interaction)
+    interaction.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        event=AuditEvent.INTERACTION_UPDATED,
+        actor=actor,
+        target_type="interaction",
+        target_id=str(interaction.public_id),
+        customer_id=interaction.customer_id,
+        fields=changed,
+    )
+    return interaction

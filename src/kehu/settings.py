@@ -1,0 +1,180 @@
+"""kehu settings: every value comes from a KEHU_* environment variable through a typed helper."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from kehu.core.env import (
+    ConfigurationError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(env_str("KEHU_VAR_DIR", str(Path.cwd() / "var"))).resolve()
+
+DEBUG = env_bool("KEHU_DEBUG", False)
+
+
+def _secret_key() -> str:
+    configured = env_secret("KEHU_SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigurationError("KEHU_SECRET_KEY must be at least 32 characters")
+        return configured
+    if not DEBUG:
+        raise ConfigurationError(
+            "KEHU_SECRET_KEY (or KEHU_SECRET_KEY_FILE) is required when KEHU_DEBUG is off; "
+            "a development key is generated into var/ only with KEHU_DEBUG=true"
+        )
+    # Development only: one random key per checkout, kept out of git under var/.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+
+TIME_ZONE = env_str("KEHU_TIME_ZONE", "Asia/Shanghai")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ConfigurationError(f"KEHU_TIME_ZONE={TIME_ZONE!r} is not a known time zone") from None
+USE_TZ = True
+
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGE_CODE = env_choice("KEHU_LANGUAGE", "zh-hans", {code for code, _ in LANGUAGES})
+USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+KEHU_CURRENCY = env_str("KEHU_CURRENCY", "CNY").upper()
+if len(KEHU_CURRENCY) != 3 or not KEHU_CURRENCY.isalpha():
+    raise ConfigurationError(f"KEHU_CURRENCY={KEHU_CURRENCY!r} is not an ISO 4217 code such as CNY")
+
+KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN").upper()
+
+
+def _database() -> dict[str, Any]:
+    default_url = f"sqlite:///{VAR_DIR / 'kehu.sqlite3'}"
+    url = env_str("KEHU_DATABASE_URL", default_url)
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as error:
+        raise ConfigurationError(f"KEHU_DATABASE_URL is not a database URL kehu understands: {error}") from None
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        if config["NAME"] != ":memory:":
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets readers run beside the one writer; IMMEDIATE makes every write transaction
+            # take the write lock at BEGIN, so the audit hash chain can never fork.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("KEHU_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+        }
+    elif engine != "django.db.backends.postgresql":
+        raise ConfigurationError(f"KEHU_DATABASE_URL: only sqlite:// and postgres:// are supported, not {engine}")
+    test_name = env_str("KEHU_TEST_DATABASE_NAME", "")
+    config["TEST"] = {"NAME": test_name} if test_name else {}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "kehu.core",
+    "kehu.accounts",
+    "kehu.audit",
+    "kehu.customers",
+    "kehu.commerce",
+    "kehu.interactions",
+    "kehu.web",
+]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    INSTALLED_APPS.append("django.contrib.postgres")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "kehu.api.ApiAuditContextMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kehu.urls"
+WSGI_APPLICATION = "kehu.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("KEHU_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+LOGIN_URL = "/admin/login/"
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("KEHU_LOG_LEVEL", "INFO").upper()},
+}

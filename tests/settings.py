@@ -1,0 +1,11 @@
+"""Settings for the test suite: kehu's own settings with a fixed test key and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("KEHU_SECRET_KEY", "tests-only-secret-key-that-is-long-enough-0123456789")
+os.environ.setdefault("KEHU_DEBUG", "false")
+os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from kehu.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
