@@ -257,6 +257,14 @@ class _BatchGenerator:
             times.append(now)
         return times
 
+    def acquisition_week(self) -> float:
+        """When the customer first bought: more recent is likelier (a growing business), and seasonal."""
+        while True:
+            week = WEEKS * self.rng.random() ** 0.8
+            month = (self.start + dt.timedelta(weeks=week)).month
+            if self.rng.random() < SEASON[month] / SEASON_MAX:
+                return week
+
     def basket(self, preferences: list[float], spend: float) -> list[tuple[Product, int]]:
         rng = self.rng
         category = _weighted(rng, self.categories, preferences)
@@ -330,7 +338,7 @@ class _BatchGenerator:
             for kind, _, value in points:
                 (phones if kind in ("mobile", "phone") else emails if kind == "email" else handles).append(value)
 
-            born_week = WEEKS * rng.random() ** 0.8
+            born_week = self.acquisition_week()
             buys = rng.random() < 0.78
             times = self.purchase_times(born_week) if buys else []
             created = self.start + dt.timedelta(weeks=born_week, days=-rng.uniform(0, 30))
@@ -512,7 +520,9 @@ def demo_load(
                 writer.write(table, columns, rows[key])
             if not writer.postgres:
                 with connection.cursor() as cursor:
-                    cursor.executemany(f"INSERT INTO {FTS_TABLE}(rowid, document) VALUES (%s, %s)", rows["fts"])
+                    cursor.executemany(
+                        f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, document) VALUES (%s, %s)", rows["fts"]
+                    )
             for table in ("customers_customer", "commerce_order", "commerce_orderline"):
                 writer.sync_sequence(table)
             # One audit record per batch: the customers carry import_batch=demo-<seed> as their provenance.
