@@ -6,6 +6,6 @@ os.environ.setdefault("KEHU_SECRET_KEY", "tests-only-secret-key-that-is-long-eno
 os.environ.setdefault("KEHU_DEBUG", "false")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
-from kehu.settings import *  # noqa: E402, F403
+from kehu.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

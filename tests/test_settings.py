@@ -11,7 +11,10 @@ from pathlib import Path
 def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")}
     clean.update({"KEHU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "kehu.settings", **env})
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], settings.TIME_ZONE, settings.LANGUAGE_CODE, settings.KEHU_CURRENCY)"
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.TIME_ZONE, s.LANGUAGE_CODE, s.KEHU_CURRENCY)"
+    )
     return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=False)
 
 
@@ -20,7 +23,8 @@ def test_defaults_with_development_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "Asia/Shanghai", "zh-hans", "CNY"]
     key = tmp_path / "secret_key"
-    assert key.exists() and oct(key.stat().st_mode)[-3:] == "600"
+    assert key.exists()
+    assert oct(key.stat().st_mode)[-3:] == "600"
 
 
 def test_production_needs_a_key(tmp_path: Path) -> None:
@@ -31,7 +35,10 @@ def test_production_needs_a_key(tmp_path: Path) -> None:
 
 def test_bad_values_name_the_variable(tmp_path: Path) -> None:
     key = {"KEHU_SECRET_KEY": "x" * 40}
-    assert "KEHU_TIME_ZONE='Mars/Base' is not a known time zone" in _start({**key, "KEHU_TIME_ZONE": "Mars/Base"}, tmp_path).stderr
+    assert (
+        "KEHU_TIME_ZONE='Mars/Base' is not a known time zone"
+        in _start({**key, "KEHU_TIME_ZONE": "Mars/Base"}, tmp_path).stderr
+    )
     assert "KEHU_CURRENCY='RMBX'" in _start({**key, "KEHU_CURRENCY": "rmbx"}, tmp_path).stderr
     assert "only sqlite:// and postgres://" in _start({**key, "KEHU_DATABASE_URL": "mysql://x@y/z"}, tmp_path).stderr
     assert "KEHU_DEBUG='perhaps' is not a boolean" in _start({**key, "KEHU_DEBUG": "perhaps"}, tmp_path).stderr

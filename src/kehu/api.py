@@ -35,7 +35,7 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_active:
-            return user  # type: ignore[return-value]
+            return user
         return None
 
 
@@ -66,7 +66,9 @@ def _location(loc: list[Any] | tuple[Any, ...]) -> str:
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
     return _errors(
-        request, 422, [{"field": _location(item.get("loc", ())), "reason": item.get("msg", "")} for item in error.errors]
+        request,
+        422,
+        [{"field": _location(item.get("loc", ())), "reason": item.get("msg", "")} for item in error.errors],
     )
 
 

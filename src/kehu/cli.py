@@ -8,7 +8,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
-    from django.core.management import execute_from_command_line  # noqa: PLC0415 - after settings are chosen
+    from django.core.management import execute_from_command_line
 
     execute_from_command_line(["kehu", *sys.argv[1:]])
 

@@ -83,8 +83,7 @@ def _database() -> dict[str, Any]:
             # WAL lets readers run beside the one writer; IMMEDIATE makes every write transaction
             # take the write lock at BEGIN, so the audit hash chain can never fork.
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": env_int("KEHU_SQLITE_BUSY_TIMEOUT", 20, minimum=1),

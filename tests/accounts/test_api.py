@@ -19,7 +19,12 @@ pytestmark = pytest.mark.django_db
 
 def test_me_describes_role_and_scope(as_alice: Api) -> None:
     body = as_alice.get("/me").json()
-    assert (body["username"], body["role"], body["team"], body["scope"]) == ("alice", "sales_rep", "华东销售部", "own")
+    assert (body["username"], body["role"], body["team"], body["scope"]) == (
+        "alice",
+        "sales_rep",
+        "华东销售部",
+        "own",
+    )
     assert "create" in body["grants"]["customer"]
 
 
@@ -36,7 +41,9 @@ def test_tokens_are_stored_hashed_listed_and_revoked(as_alice: Api, alice: User)
     assert other.get("/me").status_code == 200
     assert as_alice.delete(f"/tokens/{created.json()['id']}").status_code == 204
     assert other.get("/me").status_code == 401
-    assert errors_of(as_alice.post("/tokens", {"name": "x", "expires_at": "2000-01-01T00:00:00Z"})) == {"expires_at": "is in the past"}
+    assert errors_of(as_alice.post("/tokens", {"name": "x", "expires_at": "2000-01-01T00:00:00Z"})) == {
+        "expires_at": "is in the past"
+    }
 
 
 def test_expired_token_and_disabled_user_are_refused(as_alice: Api, alice: User) -> None:
@@ -59,7 +66,11 @@ def test_session_auth_requires_csrf_on_writes(alice: User, zhangsan: dict[str, A
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)
     assert browser.get(f"/api/v1/customers/{zhangsan['id']}").status_code == 200
-    refused = browser.patch(f"/api/v1/customers/{zhangsan['id']}", data=json.dumps({"job_title": "x"}), content_type="application/json")
+    refused = browser.patch(
+        f"/api/v1/customers/{zhangsan['id']}",
+        data=json.dumps({"job_title": "x"}),
+        content_type="application/json",
+    )
     assert refused.status_code in (401, 403)
     assert User.objects.get(pk=alice.pk).customers.get().job_title == ""
 

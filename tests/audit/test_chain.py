@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from io import StringIO
 from typing import Any
 
@@ -30,7 +31,7 @@ def test_chain_verifies(history: list[AuditRecord]) -> None:
     call_command("audit", "verify", stdout=out)
     assert out.getvalue().strip() == f"audit chain intact: {len(history)} records verified"
     assert [r.sequence for r in history] == list(range(1, len(history) + 1))
-    assert all(r.previous_hash == p.record_hash for p, r in zip(history, history[1:], strict=False))
+    assert all(r.previous_hash == p.record_hash for p, r in itertools.pairwise(history))
 
 
 def test_edited_row_is_named(history: list[AuditRecord]) -> None:
@@ -76,6 +77,8 @@ def test_records_are_written_only_inside_a_transaction() -> None:
 
 def test_failed_change_leaves_no_audit_record(as_alice: Api) -> None:
     before = AuditRecord.objects.count()
-    response = as_alice.post("/customers", {"display_name": "王五", "contact_points": [{"kind": "email", "value": "bad"}]})
+    response = as_alice.post(
+        "/customers", {"display_name": "王五", "contact_points": [{"kind": "email", "value": "bad"}]}
+    )
     assert response.status_code == 422
     assert AuditRecord.objects.count() == before

@@ -18,8 +18,16 @@ from kehu.core.normalize import (
 
 @pytest.mark.parametrize(
     "raw",
-    ["13812345678", "138-1234-5678", "138 1234 5678", "+86 138 1234 5678", "0086 13812345678", "+86-13812345678",
-     "１３８１２３４５６７８", "(138) 1234-5678"],
+    [
+        "13812345678",
+        "138-1234-5678",
+        "138 1234 5678",
+        "+86 138 1234 5678",
+        "0086 13812345678",
+        "+86-13812345678",
+        "１３８１２３４５６７８",
+        "(138) 1234-5678",
+    ],
 )
 def test_mobile_forms_become_one_e164(raw: str, settings: object) -> None:
     assert normalize_phone(raw) == "+8613812345678"
@@ -68,7 +76,11 @@ def test_handles() -> None:
         normalize_qq("0123")
 
 
-@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", " ", "-"]), st.sampled_from(["", "+86", "0086"]))
+@given(
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.sampled_from(["", " ", "-"]),
+    st.sampled_from(["", "+86", "0086"]),
+)
 def test_any_separator_and_prefix_gives_the_same_number(digits: str, separator: str, prefix: str) -> None:
     typed = prefix + separator.join([digits[:3], digits[3:7], digits[7:]])
     try:

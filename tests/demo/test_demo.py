@@ -65,7 +65,8 @@ def test_data_has_the_shape_analytics_needs(db: None) -> None:
     assert set(stages) == {"lead", "prospect", "customer", "churned"}
     assert stages["customer"] > stages["churned"] > 0
     per_customer = Counter(Order.objects.values("customer").annotate(n=Count("id")).values_list("n", flat=True))
-    assert max(per_customer) >= 8 and per_customer[1] > 0  # heavy and one-off buyers both exist
+    assert max(per_customer) >= 8
+    assert per_customer[1] > 0
     span = Order.objects.aggregate(first=Min("placed_at"), last=Max("placed_at"))
     assert (span["last"] - span["first"]).days > 600
     months = Counter(placed.month for placed in Order.objects.values_list("placed_at", flat=True))

@@ -16,15 +16,35 @@ pytestmark = pytest.mark.django_db
 
 
 def test_log_list_get_update(as_alice: Api, zhangsan: dict[str, Any]) -> None:
-    logged = as_alice.post("/interactions", {
-        "customer": zhangsan["id"], "kind": "call", "direction": "outbound", "subject": "回访",
-        "body": "客户对新品感兴趣 <script>alert(1)</script>", "outcome": "约下周拜访",
-    })
+    logged = as_alice.post(
+        "/interactions",
+        {
+            "customer": zhangsan["id"],
+            "kind": "call",
+            "direction": "outbound",
+            "subject": "回访",
+            "body": "客户对新品感兴趣 <script>alert(1)</script>",
+            "outcome": "约下周拜访",
+        },
+    )
     assert logged.status_code == 201, logged.content
     body = logged.json()
-    assert (body["kind"], body["user"], body["body"]) == ("call", "alice", "客户对新品感兴趣 <script>alert(1)</script>")
-    as_alice.post("/interactions", {"customer": zhangsan["id"], "kind": "feedback", "direction": "inbound",
-                                    "subject": "物流较慢", "satisfaction": 3, "occurred_at": "2026-01-01T10:00:00+08:00"})
+    assert (body["kind"], body["user"], body["body"]) == (
+        "call",
+        "alice",
+        "客户对新品感兴趣 <script>alert(1)</script>",
+    )
+    as_alice.post(
+        "/interactions",
+        {
+            "customer": zhangsan["id"],
+            "kind": "feedback",
+            "direction": "inbound",
+            "subject": "物流较慢",
+            "satisfaction": 3,
+            "occurred_at": "2026-01-01T10:00:00+08:00",
+        },
+    )
     listed = as_alice.get("/interactions", customer=zhangsan["id"]).json()["items"]
     assert [item["kind"] for item in listed] == ["call", "feedback"]
     assert as_alice.get("/interactions", kind="feedback").json()["items"][0]["satisfaction"] == 3
@@ -48,14 +68,26 @@ def test_invalid_interactions_name_the_field(as_alice: Api, zhangsan: dict[str, 
     assert Interaction.objects.count() == 0
 
 
-def test_scope_and_roles(as_alice: Api, as_charlie: Api, zhangsan: dict[str, Any], api_for: Callable[[User], Api]) -> None:
-    logged = as_alice.post("/interactions", {"customer": zhangsan["id"], "kind": "note", "direction": "internal", "body": "VIP"}).json()
+def test_scope_and_roles(
+    as_alice: Api, as_charlie: Api, zhangsan: dict[str, Any], api_for: Callable[[User], Api]
+) -> None:
+    logged = as_alice.post(
+        "/interactions", {"customer": zhangsan["id"], "kind": "note", "direction": "internal", "body": "VIP"}
+    ).json()
     assert as_charlie.get(f"/interactions/{logged['id']}").status_code == 404
-    assert as_charlie.post("/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "x"}).status_code == 404
+    assert (
+        as_charlie.post("/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "x"}).status_code
+        == 404
+    )
     assert as_charlie.patch(f"/interactions/{logged['id']}", {"body": "hacked"}).status_code == 404
     assert Interaction.objects.get(public_id=logged["id"]).body == "VIP"
     service = api_for(make_user("svc", Role.SERVICE_AGENT))
-    assert service.post("/interactions", {"customer": zhangsan["id"], "kind": "feedback", "subject": "投诉"}).status_code == 201
+    assert (
+        service.post("/interactions", {"customer": zhangsan["id"], "kind": "feedback", "subject": "投诉"}).status_code
+        == 201
+    )
     marketer = api_for(make_user("mkt", Role.MARKETER))
-    assert marketer.post("/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "x"}).status_code == 403
+    assert (
+        marketer.post("/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "x"}).status_code == 403
+    )
     assert Interaction.objects.count() == 2

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.http import HttpRequest
-from ninja import Status, Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kehu.accounts import services
 from kehu.accounts.models import ApiToken
@@ -49,8 +49,13 @@ class IssuedTokenOut(TokenOut):
 
 def _token_out(token: ApiToken) -> TokenOut:
     return TokenOut(
-        id=token.pk, name=token.name, prefix=token.prefix, created_at=token.created_at,
-        last_used_at=token.last_used_at, expires_at=token.expires_at, revoked=token.revoked_at is not None,
+        id=token.pk,
+        name=token.name,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        expires_at=token.expires_at,
+        revoked=token.revoked_at is not None,
     )
 
 
@@ -59,9 +64,15 @@ def me(request: HttpRequest) -> MeOut:
     user = request_user(request)
     grants = GRANTS.get(Role(user.role), {})
     return MeOut(
-        id=user.public_id, username=user.username, display_name=str(user), role=user.role,
-        team=user.team.name if user.team else None, scope=role_scope(user.role).value,
-        grants={object_type.value: sorted(action.value for action in actions) for object_type, actions in grants.items()},
+        id=user.public_id,
+        username=user.username,
+        display_name=str(user),
+        role=user.role,
+        team=user.team.name if user.team else None,
+        scope=role_scope(user.role).value,
+        grants={
+            object_type.value: sorted(action.value for action in actions) for object_type, actions in grants.items()
+        },
     )
 
 

@@ -51,7 +51,7 @@ _READ = frozenset({Action.VIEW})
 _WORK = frozenset({Action.VIEW, Action.CREATE, Action.CHANGE})
 
 GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
-    Role.ADMIN: {object_type: _ALL for object_type in ObjectType},
+    Role.ADMIN: dict.fromkeys(ObjectType, _ALL),
     Role.MANAGER: {
         ObjectType.CUSTOMER: _ALL,
         ObjectType.PRODUCT: _WORK,

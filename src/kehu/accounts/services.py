@@ -16,7 +16,7 @@ from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
 from kehu.core.errors import ServiceValidationError
 
-TOKEN_PREFIX = "kehu_"
+TOKEN_PREFIX = "kehu_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 
 
 def token_hash(secret: str) -> str:
@@ -72,11 +72,22 @@ def team_get_or_create(*, name: str) -> Team:
 
 
 def user_create(
-    *, username: str, password: str, role: Role, team: Team | None = None, display_name: str = "", email: str = ""
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    team: Team | None = None,
+    display_name: str = "",
+    email: str = "",
 ) -> User:
     user = User(
-        username=username, role=role, team=team, display_name=display_name, email=email,
-        is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+        username=username,
+        role=role,
+        team=team,
+        display_name=display_name,
+        email=email,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
     )
     user.set_password(password)
     user.save()

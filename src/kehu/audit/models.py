@@ -71,3 +71,6 @@ class AuditChainHead(models.Model):
 
     last_sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_sequence}"

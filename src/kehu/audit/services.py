@@ -150,9 +150,7 @@ def audit_verify() -> ChainReport:
     last: AuditRecord | None = None
     for record in _records_in_order():
         if record.sequence != expected_sequence:
-            return ChainReport(
-                checked, expected_sequence, record.id, f"record #{expected_sequence} is missing"
-            )
+            return ChainReport(checked, expected_sequence, record.id, f"record #{expected_sequence} is missing")
         if record.previous_hash != expected_previous:
             return ChainReport(
                 checked, record.sequence, record.id, "its previous_hash does not match the record before it"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Status, Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.roles import Action
 from kehu.commerce import selectors, services
@@ -130,8 +130,12 @@ class ReturnIn(Schema):
 
 def _product_out(product: Product) -> ProductOut:
     return ProductOut(
-        sku=product.sku, name=product.name, category=product.category, price=product.price,
-        currency=product.currency, active=product.active,
+        sku=product.sku,
+        name=product.name,
+        category=product.category,
+        price=product.price,
+        currency=product.currency,
+        active=product.active,
     )
 
 
@@ -139,24 +143,41 @@ def _order_out(order: Order) -> OrderOut:
     returns = list(order.returns.all())
     lines = [
         OrderLineOut(
-            id=line.pk, sku=line.product.sku, product_name=line.product.name, quantity=line.quantity,
-            unit_price=line.unit_price, line_total=line.line_total,
+            id=line.pk,
+            sku=line.product.sku,
+            product_name=line.product.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_total=line.line_total,
             returned_quantity=sum(r.quantity for r in returns if r.line_id == line.pk),
         )
         for line in order.lines.all()
     ]
     return OrderOut(
-        id=order.public_id, number=order.number, customer=order.customer.public_id, channel=order.channel,
-        status=order.status, placed_at=order.placed_at, currency=order.currency, subtotal=order.subtotal,
-        discount=order.discount, total=order.total, payment_status=order.payment_status,
-        payment_due=order.payment_due, lines=lines, refunded=sum((r.amount for r in returns), Decimal("0.00")),
+        id=order.public_id,
+        number=order.number,
+        customer=order.customer.public_id,
+        channel=order.channel,
+        status=order.status,
+        placed_at=order.placed_at,
+        currency=order.currency,
+        subtotal=order.subtotal,
+        discount=order.discount,
+        total=order.total,
+        payment_status=order.payment_status,
+        payment_due=order.payment_due,
+        lines=lines,
+        refunded=sum((r.amount for r in returns), Decimal("0.00")),
     )
 
 
 @router.get("/products", response={200: ProductPageOut, **ERRORS})
 def products_list(
-    request: HttpRequest, category: str = "", q: str = Query("", max_length=100),
-    cursor: str | None = None, limit: int = Query(50, ge=1, le=200),
+    request: HttpRequest,
+    category: str = "",
+    q: str = Query("", max_length=100),
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
 ) -> ProductPageOut:
     queryset = selectors.products_for_user(request_user(request))
     if category:
@@ -187,8 +208,12 @@ def products_update(request: HttpRequest, sku: str, payload: ProductPatch) -> Pr
 
 @router.get("/orders", response={200: OrderPageOut, **ERRORS})
 def orders_list(
-    request: HttpRequest, customer: uuid.UUID | None = None, payment_status: str = "", status: str = "",
-    cursor: str | None = None, limit: int = Query(50, ge=1, le=200),
+    request: HttpRequest,
+    customer: uuid.UUID | None = None,
+    payment_status: str = "",
+    status: str = "",
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
 ) -> OrderPageOut:
     user = request_user(request)
     queryset = selectors.orders_for_user(user).select_related("customer")
@@ -202,8 +227,15 @@ def orders_list(
     return OrderPageOut(
         items=[
             OrderSummaryOut(
-                id=o.public_id, number=o.number, customer=o.customer.public_id, channel=o.channel, status=o.status,
-                placed_at=o.placed_at, currency=o.currency, total=o.total, payment_status=o.payment_status,
+                id=o.public_id,
+                number=o.number,
+                customer=o.customer.public_id,
+                channel=o.channel,
+                status=o.status,
+                placed_at=o.placed_at,
+                currency=o.currency,
+                total=o.total,
+                payment_status=o.payment_status,
             )
             for o in page.items
         ],
@@ -215,7 +247,9 @@ def orders_list(
 def orders_create(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
     user = request_user(request)
     customer = customer_get_for_user(user, payload.customer, Action.CHANGE)
-    products = {p.sku: p for p in selectors.products_for_user(user).filter(sku__in=[line.sku for line in payload.lines])}
+    products = {
+        p.sku: p for p in selectors.products_for_user(user).filter(sku__in=[line.sku for line in payload.lines])
+    }
     missing = [
         FieldError(f"lines.{index}.sku", f"no product has the SKU {line.sku}")
         for index, line in enumerate(payload.lines)
@@ -230,9 +264,14 @@ def orders_create(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
             services.OrderLineInput(product=products[line.sku], quantity=line.quantity, unit_price=line.unit_price)
             for line in payload.lines
         ],
-        channel=payload.channel, placed_at=payload.placed_at, status=payload.status,
-        payment_status=payload.payment_status, payment_due=payload.payment_due, discount=payload.discount,
-        currency=payload.currency, number=payload.number,
+        channel=payload.channel,
+        placed_at=payload.placed_at,
+        status=payload.status,
+        payment_status=payload.payment_status,
+        payment_due=payload.payment_due,
+        discount=payload.discount,
+        currency=payload.currency,
+        number=payload.number,
     )
     return Status(201, _order_out(selectors.order_get_for_user(user, order.public_id)))
 
@@ -258,7 +297,11 @@ def orders_return(request: HttpRequest, order_id: str, payload: ReturnIn) -> Sta
     if line is None:
         raise ServiceValidationError.single("line", "is not a line of this order")
     services.order_return_record(
-        actor=user, order=order, line=line, quantity=payload.quantity, reason=payload.reason,
+        actor=user,
+        order=order,
+        line=line,
+        quantity=payload.quantity,
+        reason=payload.reason,
         returned_at=payload.returned_at,
     )
     return Status(201, _order_out(selectors.order_get_for_user(user, order_id)))

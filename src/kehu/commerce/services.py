@@ -73,8 +73,13 @@ def product_create(
 
 @transaction.atomic
 def product_update(
-    *, actor: User, product: Product, name: str | None = None, category: str | None = None,
-    price: Decimal | None = None, active: bool | None = None,
+    *,
+    actor: User,
+    product: Product,
+    name: str | None = None,
+    category: str | None = None,
+    price: Decimal | None = None,
+    active: bool | None = None,
 ) -> Product:
     require(actor, ObjectType.PRODUCT, Action.CHANGE)
     changes: dict[str, object] = {}
@@ -94,7 +99,11 @@ def product_update(
             setattr(product, key, changes[key])
         product.save(update_fields=[*changed, "updated_at"])
         audit_record(
-            event=AuditEvent.PRODUCT_UPDATED, actor=actor, target_type="product", target_id=product.sku, fields=changed
+            event=AuditEvent.PRODUCT_UPDATED,
+            actor=actor,
+            target_type="product",
+            target_id=product.sku,
+            fields=changed,
         )
     return product
 
@@ -151,13 +160,20 @@ def order_create(
             errors.append(FieldError(f"lines.{index}.unit_price", f"the product is priced in {item.product.currency}"))
             continue
         try:
-            unit_price = _check_amount(f"lines.{index}.unit_price", item.unit_price if item.unit_price is not None else item.product.price)
+            unit_price = _check_amount(
+                f"lines.{index}.unit_price",
+                item.unit_price if item.unit_price is not None else item.product.price,
+            )
         except ServiceValidationError as error:
             errors.extend(error.errors)
             continue
         built.append(
-            OrderLine(product=item.product, quantity=item.quantity, unit_price=unit_price,
-                      line_total=quantize(unit_price * item.quantity))
+            OrderLine(
+                product=item.product,
+                quantity=item.quantity,
+                unit_price=unit_price,
+                line_total=quantize(unit_price * item.quantity),
+            )
         )
     if errors:
         raise ServiceValidationError(errors)
@@ -195,7 +211,11 @@ def order_create(
 
 @transaction.atomic
 def order_update(
-    *, actor: User, order: Order, status: str | None = None, payment_status: str | None = None,
+    *,
+    actor: User,
+    order: Order,
+    status: str | None = None,
+    payment_status: str | None = None,
     payment_due: dt.date | None = None,
 ) -> Order:
     require(actor, ObjectType.ORDER, Action.CHANGE)
@@ -206,9 +226,7 @@ def order_update(
         changes["status"] = status
     if payment_status is not None:
         if payment_status not in PaymentStatus.values:
-            raise ServiceValidationError.single(
-                "payment_status", f"must be one of {', '.join(PaymentStatus.values)}"
-            )
+            raise ServiceValidationError.single("payment_status", f"must be one of {', '.join(PaymentStatus.values)}")
         changes["payment_status"] = payment_status
     if payment_due is not None:
         changes["payment_due"] = payment_due
@@ -230,7 +248,12 @@ def order_update(
 
 @transaction.atomic
 def order_return_record(
-    *, actor: User, order: Order, line: OrderLine, quantity: int, reason: str = "",
+    *,
+    actor: User,
+    order: Order,
+    line: OrderLine,
+    quantity: int,
+    reason: str = "",
     returned_at: dt.datetime | None = None,
 ) -> OrderReturn:
     """Record goods coming back; the refund is the line's unit price times the quantity returned."""
@@ -252,9 +275,7 @@ def order_return_record(
         reason=reason.strip(),
         returned_at=returned_at or timezone.now(),
     )
-    fully_returned = all(
-        (sum(r.quantity for r in each.returns.all())) >= each.quantity for each in order.lines.all()
-    )
+    fully_returned = all((sum(r.quantity for r in each.returns.all())) >= each.quantity for each in order.lines.all())
     if fully_returned and order.payment_status == PaymentStatus.PAID:
         order.payment_status = PaymentStatus.REFUNDED
         order.save(update_fields=["payment_status", "updated_at"])

@@ -26,7 +26,7 @@ class ParsedAddress:
 
 @lru_cache(maxsize=1)
 def _cpca() -> Any:
-    import cpca  # noqa: PLC0415 - loading its region table takes a second; only when an address is parsed
+    import cpca
 
     return cpca
 

@@ -138,7 +138,7 @@ def _digits_term(digits: str) -> QueryTerm:
 
 
 def _merge_spaced_letters(clean: str, terms: list[QueryTerm]) -> list[QueryTerm]:
-    """"zhang san" and "john smith" are one name typed with a space: search their concatenation."""
+    """ "zhang san" and "john smith" are one name typed with a space: search their concatenation."""
     chunks = clean.split()
     if len(chunks) > 1 and all(chunk.isascii() and chunk.isalpha() for chunk in chunks):
         return [QueryTerm(("".join(chunks)[:_MAX_ASCII_TOKEN],))]

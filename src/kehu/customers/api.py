@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Status, Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.access import allows, require
 from kehu.accounts.models import User
@@ -39,6 +39,7 @@ ERRORS: dict[int, type[Schema]] = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 # ---- schemas -------------------------------------------------------------------------------------------
+
 
 class ContactPointIn(Schema):
     kind: Literal["mobile", "phone", "email", "wechat", "qq", "other"]
@@ -263,30 +264,39 @@ class ChoicesOut(Schema):
 
 # ---- rendering (masking applies here, once, for every endpoint) ------------------------------------------
 
+
 def _may_see_personal(user: User) -> bool:
     return allows(user, ObjectType.CUSTOMER, Action.VIEW_PERSONAL)
 
 
-def _user_ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.public_id, name=str(user)) if user else None
-
-
-def contact_point_out(point: ContactPoint, personal: bool) -> ContactPointOut:
+def contact_point_out(point: ContactPoint, personal: bool) -> dict[str, Any]:
     value = point.value if personal else mask_contact(point.kind, point.value)
-    return ContactPointOut(
-        id=point.pk, kind=point.kind, value=value, raw_value=point.raw_value if personal else value,
-        label=point.label, is_primary=point.is_primary, verified=point.verified, source=point.source,
-        masked=not personal,
-    )
+    return {
+        "id": point.pk,
+        "kind": point.kind,
+        "value": value,
+        "raw_value": point.raw_value if personal else value,
+        "label": point.label,
+        "is_primary": point.is_primary,
+        "verified": point.verified,
+        "source": point.source,
+        "masked": not personal,
+    }
 
 
-def address_out(address: Address, personal: bool) -> AddressOut:
-    return AddressOut(
-        id=address.pk, label=address.label, country=address.country, province=address.province,
-        city=address.city, district=address.district if personal else mask_text(address.district),
-        street=address.street if personal else mask_text(address.street, keep=0),
-        postal_code=address.postal_code if personal else "", is_primary=address.is_primary, masked=not personal,
-    )
+def address_out(address: Address, personal: bool) -> dict[str, Any]:
+    return {
+        "id": address.pk,
+        "label": address.label,
+        "country": address.country,
+        "province": address.province,
+        "city": address.city,
+        "district": address.district if personal else mask_text(address.district),
+        "street": address.street if personal else mask_text(address.street, keep=0),
+        "postal_code": address.postal_code if personal else "",
+        "is_primary": address.is_primary,
+        "masked": not personal,
+    }
 
 
 def _primary(customer: CustomerModel, kinds: tuple[str, ...], personal: bool) -> str | None:
@@ -296,33 +306,56 @@ def _primary(customer: CustomerModel, kinds: tuple[str, ...], personal: bool) ->
     return None
 
 
-def customer_summary_out(customer: CustomerModel, personal: bool) -> CustomerSummaryOut:
-    return CustomerSummaryOut(
-        id=customer.public_id, kind=customer.kind, display_name=customer.display_name,
-        company_name=customer.company_name, lifecycle_stage=customer.lifecycle_stage,
-        source_channel=customer.source_channel, owner=_user_ref(customer.owner),
-        primary_phone=_primary(customer, ("mobile", "phone"), personal),
-        primary_email=_primary(customer, ("email",), personal),
-        tags=[tag.name for tag in customer.tags.all()], created_at=customer.created_at,
-        updated_at=customer.updated_at, archived=customer.archived_at is not None,
-    )
+def customer_summary_out(customer: CustomerModel, personal: bool) -> dict[str, Any]:
+    """A list row as a plain dict: the response schema validates it once (building the Schema here doubled it)."""
+    owner = customer.owner
+    return {
+        "id": customer.public_id,
+        "kind": customer.kind,
+        "display_name": customer.display_name,
+        "company_name": customer.company_name,
+        "lifecycle_stage": customer.lifecycle_stage,
+        "source_channel": customer.source_channel,
+        "owner": {"id": owner.public_id, "name": str(owner)} if owner else None,
+        "primary_phone": _primary(customer, ("mobile", "phone"), personal),
+        "primary_email": _primary(customer, ("email",), personal),
+        "tags": [tag.name for tag in customer.tags.all()],
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "archived": customer.archived_at is not None,
+    }
 
 
-def customer_out(customer: CustomerModel, personal: bool) -> CustomerOut:
-    return CustomerOut(
-        id=customer.public_id, kind=customer.kind, parent=customer.parent.public_id if customer.parent else None,
-        display_name=customer.display_name, family_name=customer.family_name, given_name=customer.given_name,
-        company_name=customer.company_name, job_title=customer.job_title, gender=customer.gender,
-        birthday=customer.birthday if personal else None, industry=customer.industry, region=customer.region,
-        customer_type=customer.customer_type, lifecycle_stage=customer.lifecycle_stage,
-        source_channel=customer.source_channel, source_campaign=customer.source_campaign,
-        source_system=customer.source_system, external_id=customer.external_id, owner=_user_ref(customer.owner),
-        team=customer.team.name if customer.team else None, tags=[tag.name for tag in customer.tags.all()],
-        attributes=customer.attributes,
-        contact_points=[contact_point_out(point, personal) for point in customer.contact_points.all()],
-        addresses=[address_out(address, personal) for address in customer.addresses.all()],
-        created_at=customer.created_at, updated_at=customer.updated_at, archived_at=customer.archived_at,
-    )
+def customer_out(customer: CustomerModel, personal: bool) -> dict[str, Any]:
+    return {
+        "id": customer.public_id,
+        "kind": customer.kind,
+        "parent": customer.parent.public_id if customer.parent else None,
+        "display_name": customer.display_name,
+        "family_name": customer.family_name,
+        "given_name": customer.given_name,
+        "company_name": customer.company_name,
+        "job_title": customer.job_title,
+        "gender": customer.gender,
+        "birthday": customer.birthday if personal else None,
+        "industry": customer.industry,
+        "region": customer.region,
+        "customer_type": customer.customer_type,
+        "lifecycle_stage": customer.lifecycle_stage,
+        "source_channel": customer.source_channel,
+        "source_campaign": customer.source_campaign,
+        "source_system": customer.source_system,
+        "external_id": customer.external_id,
+        "owner": {"id": customer.owner.public_id, "name": str(customer.owner)} if customer.owner else None,
+        "team": customer.team.name if customer.team else None,
+        "tags": [tag.name for tag in customer.tags.all()],
+        "attributes": customer.attributes,
+        "contact_points": [contact_point_out(point, personal) for point in customer.contact_points.all()],
+        "addresses": [address_out(address, personal) for address in customer.addresses.all()],
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "archived_at": customer.archived_at,
+    }
 
 
 def _owner(user: User, owner_id: uuid.UUID | None) -> User | None:
@@ -343,12 +376,13 @@ def _parent(user: User, parent_id: uuid.UUID | None) -> CustomerModel | None:
         raise ServiceValidationError.single("parent", "no customer you can see has this id") from None
 
 
-def _detail(user: User, customer: CustomerModel) -> CustomerOut:
+def _detail(user: User, customer: CustomerModel) -> dict[str, Any]:
     fresh = selectors.customer_get_for_user(user, customer.public_id)
     return customer_out(fresh, _may_see_personal(user))
 
 
 # ---- customers ---------------------------------------------------------------------------------------
+
 
 class CustomerListQuery(Schema):
     q: str = Field("", max_length=100, description="name, pinyin, initials, phone (or its last digits), email…")
@@ -391,24 +425,36 @@ def _attribute_filters(pairs: list[str]) -> dict[str, Any]:
 
 
 @router.get("/customers", response={200: CustomerPageOut, **ERRORS})
-def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> CustomerPageOut:
+def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> dict[str, Any]:
     user = request_user(request)
     filters = selectors.CustomerFilters(
-        query=params.q, kind=params.kind, lifecycle_stage=params.lifecycle_stage, owner=params.owner,
-        team=params.team, tag=params.tag, source_channel=params.source_channel, industry=params.industry,
-        region=params.region, customer_type=params.customer_type, province=params.province,
-        created_after=params.created_after, created_before=params.created_before, archived=params.archived,
+        query=params.q,
+        kind=params.kind,
+        lifecycle_stage=params.lifecycle_stage,
+        owner=params.owner,
+        team=params.team,
+        tag=params.tag,
+        source_channel=params.source_channel,
+        industry=params.industry,
+        region=params.region,
+        customer_type=params.customer_type,
+        province=params.province,
+        created_after=params.created_after,
+        created_before=params.created_before,
+        archived=params.archived,
         attributes=_attribute_filters(params.attribute),
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
     personal = _may_see_personal(user)
-    return CustomerPageOut(items=[customer_summary_out(c, personal) for c in page.items], next_cursor=page.next_cursor)
+    return {"items": [customer_summary_out(c, personal) for c in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/search", response={200: list[CustomerSummaryOut], **ERRORS})
 def search(
-    request: HttpRequest, q: str = Query(..., min_length=1, max_length=100), limit: int = Query(20, ge=1, le=100)
-) -> list[CustomerSummaryOut]:
+    request: HttpRequest,
+    q: str = Query(..., min_length=1, max_length=100),
+    limit: int = Query(20, ge=1, le=100),
+) -> list[dict[str, Any]]:
     """Quick search: 张三, zhangsan, zs, 尾号 5678, an email fragment, 張三 — customers in your scope."""
     user = request_user(request)
     personal = _may_see_personal(user)
@@ -416,7 +462,7 @@ def search(
 
 
 @router.post("/customers", response={201: CustomerOut, **ERRORS})
-def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[CustomerOut]:
+def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
     user = request_user(request)
     require(user, ObjectType.CUSTOMER, Action.CREATE)
     values = payload.dict(
@@ -436,28 +482,33 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[Custom
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS})
-def customers_get(request: HttpRequest, customer_id: str) -> CustomerOut:
+def customers_get(request: HttpRequest, customer_id: str) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
     return customer_out(customer, _may_see_personal(user))
 
 
 @router.patch("/customers/{customer_id}", response={200: CustomerOut, **ERRORS})
-def customers_update(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> CustomerOut:
+def customers_update(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     given = payload.dict(exclude_unset=True)
     clear_parent = "parent" in given and given["parent"] is None
     values = {k: v for k, v in given.items() if k not in {"owner", "parent", "attributes"}}
     services.customer_update(
-        actor=user, customer=customer, values=values, attributes=payload.attributes,
-        owner=_owner(user, payload.owner), parent=_parent(user, payload.parent), clear_parent=clear_parent,
+        actor=user,
+        customer=customer,
+        values=values,
+        attributes=payload.attributes,
+        owner=_owner(user, payload.owner),
+        parent=_parent(user, payload.parent),
+        clear_parent=clear_parent,
     )
     return _detail(user, customer)
 
 
 @router.post("/customers/{customer_id}/archive", response={200: CustomerOut, **ERRORS})
-def customers_archive(request: HttpRequest, customer_id: str) -> CustomerOut:
+def customers_archive(request: HttpRequest, customer_id: str) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.ARCHIVE)
     services.customer_archive(actor=user, customer=customer)
@@ -465,7 +516,7 @@ def customers_archive(request: HttpRequest, customer_id: str) -> CustomerOut:
 
 
 @router.post("/customers/{customer_id}/restore", response={200: CustomerOut, **ERRORS})
-def customers_restore(request: HttpRequest, customer_id: str) -> CustomerOut:
+def customers_restore(request: HttpRequest, customer_id: str) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.ARCHIVE)
     services.customer_restore(actor=user, customer=customer)
@@ -473,7 +524,9 @@ def customers_restore(request: HttpRequest, customer_id: str) -> CustomerOut:
 
 
 @router.get("/customers/{customer_id}/timeline", response={200: list[TimelineOut], **ERRORS})
-def customers_timeline(request: HttpRequest, customer_id: str, limit: int = Query(100, ge=1, le=500)) -> list[TimelineOut]:
+def customers_timeline(
+    request: HttpRequest, customer_id: str, limit: int = Query(100, ge=1, le=500)
+) -> list[TimelineOut]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
     return [TimelineOut(**entry.__dict__) for entry in customer_timeline(user, customer, limit=limit)]
@@ -481,8 +534,9 @@ def customers_timeline(request: HttpRequest, customer_id: str, limit: int = Quer
 
 # ---- contact points and addresses ------------------------------------------------------------------------
 
+
 @router.get("/customers/{customer_id}/contact-points", response={200: list[ContactPointOut], **ERRORS})
-def contact_points_list(request: HttpRequest, customer_id: str) -> list[ContactPointOut]:
+def contact_points_list(request: HttpRequest, customer_id: str) -> list[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
     personal = _may_see_personal(user)
@@ -490,7 +544,7 @@ def contact_points_list(request: HttpRequest, customer_id: str) -> list[ContactP
 
 
 @router.post("/customers/{customer_id}/contact-points", response={201: ContactPointOut, **ERRORS})
-def contact_points_add(request: HttpRequest, customer_id: str, payload: ContactPointIn) -> Status[ContactPointOut]:
+def contact_points_add(request: HttpRequest, customer_id: str, payload: ContactPointIn) -> Status[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     point = services.contact_point_add(actor=user, customer=customer, item=services.ContactPointInput(**payload.dict()))
@@ -500,7 +554,7 @@ def contact_points_add(request: HttpRequest, customer_id: str, payload: ContactP
 @router.patch("/customers/{customer_id}/contact-points/{point_id}", response={200: ContactPointOut, **ERRORS})
 def contact_points_update(
     request: HttpRequest, customer_id: str, point_id: int, payload: ContactPointPatch
-) -> ContactPointOut:
+) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     point = selectors.contact_point_get_for_user(user, customer, point_id)
@@ -517,7 +571,7 @@ def contact_points_remove(request: HttpRequest, customer_id: str, point_id: int)
 
 
 @router.get("/customers/{customer_id}/addresses", response={200: list[AddressOut], **ERRORS})
-def addresses_list(request: HttpRequest, customer_id: str) -> list[AddressOut]:
+def addresses_list(request: HttpRequest, customer_id: str) -> list[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
     personal = _may_see_personal(user)
@@ -525,7 +579,7 @@ def addresses_list(request: HttpRequest, customer_id: str) -> list[AddressOut]:
 
 
 @router.post("/customers/{customer_id}/addresses", response={201: AddressOut, **ERRORS})
-def addresses_add(request: HttpRequest, customer_id: str, payload: AddressIn) -> Status[AddressOut]:
+def addresses_add(request: HttpRequest, customer_id: str, payload: AddressIn) -> Status[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     address = services.address_add(actor=user, customer=customer, item=services.AddressInput(**payload.dict()))
@@ -533,7 +587,7 @@ def addresses_add(request: HttpRequest, customer_id: str, payload: AddressIn) ->
 
 
 @router.put("/customers/{customer_id}/addresses/{address_id}", response={200: AddressOut, **ERRORS})
-def addresses_update(request: HttpRequest, customer_id: str, address_id: int, payload: AddressIn) -> AddressOut:
+def addresses_update(request: HttpRequest, customer_id: str, address_id: int, payload: AddressIn) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     address = selectors.address_get_for_user(user, customer, address_id)
@@ -551,6 +605,7 @@ def addresses_remove(request: HttpRequest, customer_id: str, address_id: int) ->
 
 # ---- tags ----------------------------------------------------------------------------------------------
 
+
 def _tag_out(tag: Tag) -> TagOut:
     return TagOut(id=tag.pk, name=tag.name, color=tag.color)
 
@@ -562,7 +617,10 @@ def tags_list(request: HttpRequest) -> list[TagOut]:
 
 @router.post("/tags", response={201: TagOut, **ERRORS})
 def tags_create(request: HttpRequest, payload: TagIn) -> Status[TagOut]:
-    return Status(201, _tag_out(services.tag_create(actor=request_user(request), name=payload.name, color=payload.color)))
+    return Status(
+        201,
+        _tag_out(services.tag_create(actor=request_user(request), name=payload.name, color=payload.color)),
+    )
 
 
 @router.post("/customers/{customer_id}/tags", response={200: list[str], **ERRORS})
@@ -586,11 +644,18 @@ def customer_tags_remove(request: HttpRequest, customer_id: str, tag_name: str) 
 
 # ---- custom field definitions ------------------------------------------------------------------------
 
+
 def _field_out(definition: CustomFieldDefinition) -> CustomFieldOut:
     return CustomFieldOut(
-        key=definition.key, label=definition.label, field_type=definition.field_type, required=definition.required,
-        choices=[str(choice) for choice in definition.choices], max_length=definition.max_length,
-        min_value=definition.min_value, max_value=definition.max_value, active=definition.active,
+        key=definition.key,
+        label=definition.label,
+        field_type=definition.field_type,
+        required=definition.required,
+        choices=[str(choice) for choice in definition.choices],
+        max_length=definition.max_length,
+        min_value=definition.min_value,
+        max_value=definition.max_value,
+        active=definition.active,
     )
 
 
@@ -604,8 +669,11 @@ def custom_fields_list(request: HttpRequest) -> list[CustomFieldOut]:
 def custom_fields_create(request: HttpRequest, payload: CustomFieldIn) -> Status[CustomFieldOut]:
     data = payload.dict()
     definition = services.custom_field_define(
-        actor=request_user(request), key=data.pop("key"), label=data.pop("label"),
-        field_type=data.pop("field_type"), **data,
+        actor=request_user(request),
+        key=data.pop("key"),
+        label=data.pop("label"),
+        field_type=data.pop("field_type"),
+        **data,
     )
     return Status(201, _field_out(definition))
 
@@ -617,14 +685,21 @@ def custom_fields_update(request: HttpRequest, key: str, payload: CustomFieldPat
     definition = CustomFieldDefinition.objects.filter(key=key).first()
     if definition is None:
         raise NotFoundError
-    return _field_out(services.custom_field_update(actor=user, definition=definition, **payload.dict(exclude_unset=True)))
+    return _field_out(
+        services.custom_field_update(actor=user, definition=definition, **payload.dict(exclude_unset=True))
+    )
 
 
 @router.get("/choices", response={200: ChoicesOut}, tags=["reference"])
 def choices(request: HttpRequest) -> ChoicesOut:
     """The allowed values of every coded customer field."""
     return ChoicesOut(
-        kind=CustomerKind.values, gender=Gender.values, industry=Industry.values,
-        customer_type=CustomerType.values, lifecycle_stage=LifecycleStage.values,
-        source_channel=SourceChannel.values, contact_kind=ContactKind.values, field_type=FieldType.values,
+        kind=CustomerKind.values,
+        gender=Gender.values,
+        industry=Industry.values,
+        customer_type=CustomerType.values,
+        lifecycle_stage=LifecycleStage.values,
+        source_channel=SourceChannel.values,
+        contact_kind=ContactKind.values,
+        field_type=FieldType.values,
     )

@@ -57,9 +57,7 @@ def _clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
     raise ValueError(f"has an unknown type {kind}")
 
 
-def attributes_clean(
-    values: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def attributes_clean(values: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Merge `values` into `existing` custom field values; null removes a value. Every error names its field."""
     definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(active=True)}
     merged = dict(existing or {})

@@ -84,7 +84,11 @@ class Tag(models.Model):
 class Customer(PublicIdModel):
     kind = models.CharField(_("kind"), max_length=20, choices=CustomerKind.choices, default=CustomerKind.PERSON)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
         limit_choices_to={"kind": CustomerKind.ORGANIZATION},
     )
     display_name = models.CharField(_("name"), max_length=200)

@@ -66,9 +66,7 @@ def index_rebuild() -> int:
         return Customer.objects.count()
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {FTS_TABLE}")
-        cursor.execute(
-            f"INSERT INTO {FTS_TABLE}(rowid, document) SELECT id, search_document FROM customers_customer"
-        )
+        cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, document) SELECT id, search_document FROM customers_customer")
         return int(cursor.rowcount)
 
 

@@ -82,7 +82,12 @@ class CustomerFilters:
 
 
 def customer_list(
-    user: User, filters: CustomerFilters, *, sort: str = "-created_at", cursor: str | None = None, limit: int = 50
+    user: User,
+    filters: CustomerFilters,
+    *,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[Customer]:
     if sort not in SORTS:
         raise ServiceValidationError.single("sort", f"must be one of {', '.join(SORTS)}")
@@ -114,8 +119,13 @@ def customer_list(
         queryset = queryset.filter(**{f"attributes__{key}": value})
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query)
-    queryset = queryset.select_related("owner").prefetch_related(
-        Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "-is_primary", "id")), "tags"
+    queryset = (
+        queryset.defer("search_document")
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "-is_primary", "id")),
+            "tags",
+        )
     )
     return paginate(queryset, sort=sort, cursor=cursor, limit=limit)
 
@@ -124,8 +134,9 @@ def customer_search(user: User, query: str, *, limit: int = 20) -> list[Customer
     """The quick search box: customers in scope that match, most recently updated first."""
     queryset = search_filter(customers_for_user(user).filter(archived_at__isnull=True), query)
     return list(
-        queryset.select_related("owner")
-        .prefetch_related(Prefetch("contact_points", queryset=ContactPoint.objects.filter(is_primary=True)))
+        queryset.defer("search_document", "attributes")
+        .select_related("owner")
+        .prefetch_related(Prefetch("contact_points", queryset=ContactPoint.objects.filter(is_primary=True)), "tags")
         .order_by("-updated_at", "-id")[:limit]
     )
 

@@ -31,10 +31,10 @@ from kehu.customers.models import (
     Address,
     ContactKind,
     ContactPoint,
-    CustomFieldDefinition,
     Customer,
     CustomerKind,
     CustomerType,
+    CustomFieldDefinition,
     FieldType,
     Gender,
     Industry,
@@ -97,7 +97,10 @@ def contact_value_normalize(kind: str, raw: str) -> str:
     if kind == ContactKind.MOBILE:
         e164 = normalize_phone(raw)
         number_type = phonenumbers.number_type(phonenumbers.parse(e164))
-        if number_type not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        if number_type not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        ):
             raise NormalisationError(f"{raw.strip()} is a landline number, not a mobile; save it as a phone")
         return e164
     if kind == ContactKind.PHONE:
@@ -216,11 +219,15 @@ def _address_build(customer: Customer, index: int | None, item: AddressInput) ->
             parts["street"] = parts["street"] or item.raw.strip()
     if not any(parts[name] for name in ("province", "city", "district", "street")):
         raise ServiceValidationError.single(f"{prefix}raw", "give an address or its parts")
-    if parts["postal_code"] and parts["country"] == "CN" and not (
-        len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit()
+    if (
+        parts["postal_code"]
+        and parts["country"] == "CN"
+        and not (len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit())
     ):
         raise ServiceValidationError.single(f"{prefix}postal_code", "a Chinese postal code has 6 digits")
-    return Address(customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts)
+    return Address(
+        customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts
+    )
 
 
 def _primaries_fix(customer: Customer) -> None:
@@ -270,8 +277,10 @@ def customer_create(
     steps: list[Callable[[], object]] = [
         lambda: setattr(customer, "attributes", attributes_clean(attributes or {})),
         lambda: _validate_customer(customer),
-        *[lambda i=i, item=item: points.append(_contact_point_build(customer, i, item))
-          for i, item in enumerate(contact_points)],
+        *[
+            lambda i=i, item=item: points.append(_contact_point_build(customer, i, item))
+            for i, item in enumerate(contact_points)
+        ],
         lambda: _reject_repeated_points(points),
         *[lambda i=i, item=item: places.append(_address_build(customer, i, item)) for i, item in enumerate(addresses)],
     ]
@@ -426,8 +435,13 @@ def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInpu
 
 @transaction.atomic
 def contact_point_update(
-    *, actor: User, point: ContactPoint, value: str | None = None, label: str | None = None,
-    is_primary: bool | None = None, verified: bool | None = None,
+    *,
+    actor: User,
+    point: ContactPoint,
+    value: str | None = None,
+    label: str | None = None,
+    is_primary: bool | None = None,
+    verified: bool | None = None,
 ) -> ContactPoint:
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     changed: list[str] = []
@@ -509,7 +523,17 @@ def address_update(*, actor: User, address: Address, item: AddressInput) -> Addr
     """Replace an address's parts with `item` (parsed again when `raw` is given)."""
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     rebuilt = _address_build(address.customer, None, item)
-    fields = ("label", "country", "province", "city", "district", "street", "postal_code", "raw", "is_primary")
+    fields = (
+        "label",
+        "country",
+        "province",
+        "city",
+        "district",
+        "street",
+        "postal_code",
+        "raw",
+        "is_primary",
+    )
     changed = [name for name in fields if getattr(address, name) != getattr(rebuilt, name)]
     if not changed:
         return address
@@ -591,9 +615,7 @@ def customer_tags_add(*, actor: User, customer: Customer, names: Sequence[str]) 
         _touch(customer)
         audit_record_many(
             actor=actor,
-            entries=[
-                AuditEntry(AuditEvent.CUSTOMER_TAGGED, "tag", str(tag.pk), customer.pk, ("tags",)) for tag in new
-            ],
+            entries=[AuditEntry(AuditEvent.CUSTOMER_TAGGED, "tag", str(tag.pk), customer.pk, ("tags",)) for tag in new],
         )
     return tags
 
@@ -641,7 +663,10 @@ def custom_field_define(*, actor: User, key: str, label: str, field_type: str, *
     _definition_validate(definition)
     definition.save()
     audit_record(
-        event=AuditEvent.CUSTOM_FIELD_DEFINED, actor=actor, target_type="custom_field", target_id=definition.key
+        event=AuditEvent.CUSTOM_FIELD_DEFINED,
+        actor=actor,
+        target_type="custom_field",
+        target_id=definition.key,
     )
     return definition
 

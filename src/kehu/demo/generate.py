@@ -39,8 +39,18 @@ DEMO_PASSWORD = "kehu-demo-2026"  # noqa: S105 - printed for the demo accounts; 
 SEASON = {1: 1.1, 2: 0.7, 3: 0.9, 4: 0.9, 5: 1.0, 6: 1.4, 7: 0.9, 8: 0.9, 9: 1.0, 10: 1.0, 11: 1.8, 12: 1.2}
 SEASON_MAX = max(SEASON.values())
 AREA_CODES = {
-    "深圳市": "755", "广州市": "20", "上海市": "21", "北京市": "10", "天津市": "22", "重庆市": "23",
-    "杭州市": "571", "南京市": "25", "苏州市": "512", "成都市": "28", "武汉市": "27", "西安市": "29",
+    "深圳市": "755",
+    "广州市": "20",
+    "上海市": "21",
+    "北京市": "10",
+    "天津市": "22",
+    "重庆市": "23",
+    "杭州市": "571",
+    "南京市": "25",
+    "苏州市": "512",
+    "成都市": "28",
+    "武汉市": "27",
+    "西安市": "29",
 }
 DEMO_TAGS = ["VIP", "重点客户", "老客户", "价格敏感", "企业采购", "潜在大客户", "Newsletter"]
 RETURN_REASONS = ["尺码不合适", "质量问题", "不想要了", "发错货", "Damaged in transit"]
@@ -90,7 +100,10 @@ def demo_accounts_ensure() -> dict[str, User]:
             team = teams.get(account.team) or team_get_or_create(name=account.team)
             teams[account.team] = team
         users[account.username] = user_create(
-            username=account.username, password=DEMO_PASSWORD, role=account.role, team=team,
+            username=account.username,
+            password=DEMO_PASSWORD,
+            role=account.role,
+            team=team,
             display_name=account.display_name,
         )
     return users
@@ -138,7 +151,7 @@ class _Writer:
         with connection.cursor() as cursor:
             if self.postgres:
                 raw = cursor.cursor
-                with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
             else:
@@ -165,8 +178,17 @@ def _weighted(rng: random.Random, items: Sequence[Any], weights: Sequence[float]
 class _BatchGenerator:
     """Builds the rows of one batch of customers from one random stream."""
 
-    def __init__(self, *, seed: int, batch: int, users: dict[str, User], products: list[Product],
-                 tags: dict[str, int], end: dt.datetime, writer: _Writer) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        batch: int,
+        users: dict[str, User],
+        products: list[Product],
+        tags: dict[str, int],
+        end: dt.datetime,
+        writer: _Writer,
+    ) -> None:
         self.rng = random.Random(f"{seed}-{batch}")
         self.seed = seed
         self.users = users
@@ -287,11 +309,23 @@ class _BatchGenerator:
 
     # ---- one batch ----
 
-    def build(self, first_customer_id: int, count: int, first_order_id: int, first_line_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    def build(
+        self, first_customer_id: int, count: int, first_order_id: int, first_line_id: int
+    ) -> dict[str, list[tuple[Any, ...]]]:
         rng, w = self.rng, self.writer
         rows: dict[str, list[tuple[Any, ...]]] = {
-            key: [] for key in ("customers", "points", "addresses", "tags", "orders", "lines", "returns",
-                                "interactions", "fts")
+            key: []
+            for key in (
+                "customers",
+                "points",
+                "addresses",
+                "tags",
+                "orders",
+                "lines",
+                "returns",
+                "interactions",
+                "fts",
+            )
         }
         order_id, line_id = first_order_id, first_line_id
         batch_label = f"demo-{self.seed}"
@@ -325,7 +359,9 @@ class _BatchGenerator:
                     age_days = int(rng.uniform(18, 70) * 365.25)
                     birthday = (self.end - dt.timedelta(days=age_days)).date()
                 raw = self.mobile()
-                shown = rng.choice([raw, f"{raw[:3]}-{raw[3:7]}-{raw[7:]}", f"+86 {raw}", f"{raw[:3]} {raw[3:7]} {raw[7:]}"])
+                shown = rng.choice(
+                    [raw, f"{raw[:3]}-{raw[3:7]}-{raw[7:]}", f"+86 {raw}", f"{raw[:3]} {raw[3:7]} {raw[7:]}"]
+                )
                 points.append(("mobile", shown, "+86" + raw))
                 if rng.random() < 0.6:
                     local = self.email_local(display, chinese, birthday.year if birthday else None)
@@ -348,8 +384,11 @@ class _BatchGenerator:
                 stage = "lead" if rng.random() < 0.6 else "prospect"
             else:
                 stage = "churned" if died_long_ago else "customer"
-            channel = _weighted(rng, ["website", "ecommerce", "social", "app", "event", "store", "phone", "referral"],
-                                [14, 30, 12, 10, 8, 12, 6, 8])
+            channel = _weighted(
+                rng,
+                ["website", "ecommerce", "social", "app", "event", "store", "phone", "referral"],
+                [14, 30, 12, 10, 8, 12, 6, 8],
+            )
             campaign = rng.choice(data.CAMPAIGNS) if rng.random() < 0.3 else ""
             preferences = [rng.random() ** 3 for _ in self.categories]
             spend = rng.gammavariate(3.0, 1 / 3.0)
@@ -368,7 +407,9 @@ class _BatchGenerator:
                     subtotal += total
                     order_lines.append((line_id, product, quantity, total))
                     line_id += 1
-                discount = (subtotal * Decimal("0.1")).quantize(Decimal("0.01")) if rng.random() < 0.15 else Decimal("0.00")
+                discount = (
+                    (subtotal * Decimal("0.1")).quantize(Decimal("0.01")) if rng.random() < 0.15 else Decimal("0.00")
+                )
                 age_days = (self.end - placed).days
                 status = "cancelled" if rng.random() < 0.03 else ("shipped" if age_days < 5 else "completed")
                 due: dt.date | None = None
@@ -382,27 +423,58 @@ class _BatchGenerator:
                     payment = "paid"
                 returned_all = True
                 for this_line_id, product, quantity, total in order_lines:
-                    rows["lines"].append((this_line_id, order_id, product.pk, quantity, w.money(product.price), w.money(total)))
+                    rows["lines"].append(
+                        (this_line_id, order_id, product.pk, quantity, w.money(product.price), w.money(total))
+                    )
                     if status == "completed" and rng.random() < 0.04:
                         back = self.rng.randint(1, quantity)
                         when = min(placed + dt.timedelta(days=rng.randint(2, 14)), self.end)
-                        rows["returns"].append((
-                            w.when(when), w.when(when), order_id, this_line_id, back,
-                            w.money(product.price * back), rng.choice(RETURN_REASONS), w.when(when),
-                        ))
+                        rows["returns"].append(
+                            (
+                                w.when(when),
+                                w.when(when),
+                                order_id,
+                                this_line_id,
+                                back,
+                                w.money(product.price * back),
+                                rng.choice(RETURN_REASONS),
+                                w.when(when),
+                            )
+                        )
                         returned_all = returned_all and back == quantity
                     else:
                         returned_all = False
                 if returned_all and payment == "paid":
                     payment = "refunded"
-                order_channel = {"website": "website", "ecommerce": "ecommerce", "app": "app", "store": "store",
-                                 "phone": "phone"}.get(channel, "sales" if organisation else "ecommerce")
-                rows["orders"].append((
-                    order_id, w.uid(_uuid(rng)), w.when(placed), w.when(placed), customer_id,
-                    f"D{self.seed % 1000:03d}{order_id:09d}", order_channel, status, w.when(placed), "CNY",
-                    w.money(subtotal), w.money(discount), w.money(subtotal - discount), payment, w.day(due),
-                    owner.pk if organisation else None, "demo", "",
-                ))
+                order_channel = {
+                    "website": "website",
+                    "ecommerce": "ecommerce",
+                    "app": "app",
+                    "store": "store",
+                    "phone": "phone",
+                }.get(channel, "sales" if organisation else "ecommerce")
+                rows["orders"].append(
+                    (
+                        order_id,
+                        w.uid(_uuid(rng)),
+                        w.when(placed),
+                        w.when(placed),
+                        customer_id,
+                        f"D{self.seed % 1000:03d}{order_id:09d}",
+                        order_channel,
+                        status,
+                        w.when(placed),
+                        "CNY",
+                        w.money(subtotal),
+                        w.money(discount),
+                        w.money(subtotal - discount),
+                        payment,
+                        w.day(due),
+                        owner.pk if organisation else None,
+                        "demo",
+                        "",
+                    )
+                )
                 order_id += 1
                 updated = max(updated, placed)
 
@@ -410,38 +482,115 @@ class _BatchGenerator:
             contact_count = min(12, _poisson(rng, 0.8 + 0.5 * len(times)))
             for _ in range(contact_count):
                 when = created + (self.end - created) * rng.random()
-                kind = _weighted(rng, ["call", "chat", "email", "visit", "meeting", "sms", "note", "feedback"],
-                                 [35, 20, 10, 8 if organisation else 2, 5 if organisation else 1, 5, 10, 7])
-                subject = rng.choice({"call": data.CALL_SUBJECTS, "visit": data.VISIT_SUBJECTS,
-                                      "meeting": data.VISIT_SUBJECTS, "note": data.NOTE_SUBJECTS,
-                                      "feedback": data.FEEDBACK_SUBJECTS}.get(kind, data.CALL_SUBJECTS))
-                direction = "internal" if kind == "note" else ("inbound" if kind == "feedback" or rng.random() < 0.3 else "outbound")
-                satisfaction = (min(5, max(1, round(rng.gauss(4.1, 0.9)))) if kind == "feedback" else None)
-                rows["interactions"].append((
-                    w.uid(_uuid(rng)), w.when(when), w.when(when), customer_id, kind, direction,
-                    "wechat" if kind == "chat" else "", subject, "", w.when(when), owner.pk, "", satisfaction,
-                ))
+                kind = _weighted(
+                    rng,
+                    ["call", "chat", "email", "visit", "meeting", "sms", "note", "feedback"],
+                    [35, 20, 10, 8 if organisation else 2, 5 if organisation else 1, 5, 10, 7],
+                )
+                subject = rng.choice(
+                    {
+                        "call": data.CALL_SUBJECTS,
+                        "visit": data.VISIT_SUBJECTS,
+                        "meeting": data.VISIT_SUBJECTS,
+                        "note": data.NOTE_SUBJECTS,
+                        "feedback": data.FEEDBACK_SUBJECTS,
+                    }.get(kind, data.CALL_SUBJECTS)
+                )
+                direction = (
+                    "internal"
+                    if kind == "note"
+                    else ("inbound" if kind == "feedback" or rng.random() < 0.3 else "outbound")
+                )
+                satisfaction = min(5, max(1, round(rng.gauss(4.1, 0.9)))) if kind == "feedback" else None
+                rows["interactions"].append(
+                    (
+                        w.uid(_uuid(rng)),
+                        w.when(when),
+                        w.when(when),
+                        customer_id,
+                        kind,
+                        direction,
+                        "wechat" if kind == "chat" else "",
+                        subject,
+                        "",
+                        w.when(when),
+                        owner.pk,
+                        "",
+                        satisfaction,
+                    )
+                )
                 updated = max(updated, when)
 
             document = build_document(
                 names=[display, family + given], texts=[company, *handles], phones=phones, emails=emails
             )
-            rows["customers"].append((
-                customer_id, w.uid(_uuid(rng)), w.when(created), w.when(min(updated, self.end)), "organization" if organisation else "person",
-                None, display, family, given, company, "", gender, w.day(birthday), industry, region, customer_type,
-                stage, channel, campaign, owner.pk, owner.team_id, "{}", "demo", f"{self.seed}-{customer_id}",
-                batch_label, None, document,
-            ))
+            rows["customers"].append(
+                (
+                    customer_id,
+                    w.uid(_uuid(rng)),
+                    w.when(created),
+                    w.when(min(updated, self.end)),
+                    "organization" if organisation else "person",
+                    None,
+                    display,
+                    family,
+                    given,
+                    company,
+                    "",
+                    gender,
+                    w.day(birthday),
+                    industry,
+                    region,
+                    customer_type,
+                    stage,
+                    channel,
+                    campaign,
+                    owner.pk,
+                    owner.team_id,
+                    "{}",
+                    "demo",
+                    f"{self.seed}-{customer_id}",
+                    batch_label,
+                    None,
+                    document,
+                )
+            )
             rows["fts"].append((customer_id, document))
             for index, (kind, raw, value) in enumerate(points):
                 first_of_kind = all(points[j][0] != kind for j in range(index))
-                rows["points"].append((w.when(created), w.when(created), customer_id, kind, raw, value, "",
-                                       first_of_kind, rng.random() < 0.3, "demo"))
+                rows["points"].append(
+                    (
+                        w.when(created),
+                        w.when(created),
+                        customer_id,
+                        kind,
+                        raw,
+                        value,
+                        "",
+                        first_of_kind,
+                        rng.random() < 0.3,
+                        "demo",
+                    )
+                )
             if rng.random() < 0.8:
                 street = f"{rng.choice(data.STREETS)}{rng.randint(1, 999)}号"
                 raw_address = f"{province}{city if city != province else ''}{district}{street}"
-                rows["addresses"].append((w.when(created), w.when(created), customer_id, "", "CN", province, city,
-                                          district, street, "", raw_address, True))
+                rows["addresses"].append(
+                    (
+                        w.when(created),
+                        w.when(created),
+                        customer_id,
+                        "",
+                        "CN",
+                        province,
+                        city,
+                        district,
+                        street,
+                        "",
+                        raw_address,
+                        True,
+                    )
+                )
             if rng.random() < 0.3:
                 for tag in rng.sample(DEMO_TAGS, k=rng.randint(1, 2)):
                     rows["tags"].append((customer_id, self.tags[tag]))
@@ -465,33 +614,126 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 COLUMNS = {
-    "customers": ("customers_customer", (
-        "id", "public_id", "created_at", "updated_at", "kind", "parent_id", "display_name", "family_name",
-        "given_name", "company_name", "job_title", "gender", "birthday", "industry", "region", "customer_type",
-        "lifecycle_stage", "source_channel", "source_campaign", "owner_id", "team_id", "attributes",
-        "source_system", "external_id", "import_batch", "archived_at", "search_document")),
-    "points": ("customers_contactpoint", (
-        "created_at", "updated_at", "customer_id", "kind", "raw_value", "value", "label", "is_primary", "verified",
-        "source")),
-    "addresses": ("customers_address", (
-        "created_at", "updated_at", "customer_id", "label", "country", "province", "city", "district", "street",
-        "postal_code", "raw", "is_primary")),
+    "customers": (
+        "customers_customer",
+        (
+            "id",
+            "public_id",
+            "created_at",
+            "updated_at",
+            "kind",
+            "parent_id",
+            "display_name",
+            "family_name",
+            "given_name",
+            "company_name",
+            "job_title",
+            "gender",
+            "birthday",
+            "industry",
+            "region",
+            "customer_type",
+            "lifecycle_stage",
+            "source_channel",
+            "source_campaign",
+            "owner_id",
+            "team_id",
+            "attributes",
+            "source_system",
+            "external_id",
+            "import_batch",
+            "archived_at",
+            "search_document",
+        ),
+    ),
+    "points": (
+        "customers_contactpoint",
+        (
+            "created_at",
+            "updated_at",
+            "customer_id",
+            "kind",
+            "raw_value",
+            "value",
+            "label",
+            "is_primary",
+            "verified",
+            "source",
+        ),
+    ),
+    "addresses": (
+        "customers_address",
+        (
+            "created_at",
+            "updated_at",
+            "customer_id",
+            "label",
+            "country",
+            "province",
+            "city",
+            "district",
+            "street",
+            "postal_code",
+            "raw",
+            "is_primary",
+        ),
+    ),
     "tags": ("customers_customer_tags", ("customer_id", "tag_id")),
-    "orders": ("commerce_order", (
-        "id", "public_id", "created_at", "updated_at", "customer_id", "number", "channel", "status", "placed_at",
-        "currency", "subtotal", "discount", "total", "payment_status", "payment_due", "created_by_id",
-        "source_system", "external_id")),
+    "orders": (
+        "commerce_order",
+        (
+            "id",
+            "public_id",
+            "created_at",
+            "updated_at",
+            "customer_id",
+            "number",
+            "channel",
+            "status",
+            "placed_at",
+            "currency",
+            "subtotal",
+            "discount",
+            "total",
+            "payment_status",
+            "payment_due",
+            "created_by_id",
+            "source_system",
+            "external_id",
+        ),
+    ),
     "lines": ("commerce_orderline", ("id", "order_id", "product_id", "quantity", "unit_price", "line_total")),
-    "returns": ("commerce_orderreturn", (
-        "created_at", "updated_at", "order_id", "line_id", "quantity", "amount", "reason", "returned_at")),
-    "interactions": ("interactions_interaction", (
-        "public_id", "created_at", "updated_at", "customer_id", "kind", "direction", "channel", "subject", "body",
-        "occurred_at", "user_id", "outcome", "satisfaction")),
+    "returns": (
+        "commerce_orderreturn",
+        ("created_at", "updated_at", "order_id", "line_id", "quantity", "amount", "reason", "returned_at"),
+    ),
+    "interactions": (
+        "interactions_interaction",
+        (
+            "public_id",
+            "created_at",
+            "updated_at",
+            "customer_id",
+            "kind",
+            "direction",
+            "channel",
+            "subject",
+            "body",
+            "occurred_at",
+            "user_id",
+            "outcome",
+            "satisfaction",
+        ),
+    ),
 }
 
 
 def demo_load(
-    *, customers: int, seed: int, end: dt.datetime = DEMO_END, batch_size: int = 5000,
+    *,
+    customers: int,
+    seed: int,
+    end: dt.datetime = DEMO_END,
+    batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Load `customers` demo customers for `seed`; batches already loaded for this seed are skipped."""
@@ -513,8 +755,9 @@ def demo_load(
             first_customer = writer.next_id("customers_customer")
             first_order = writer.next_id("commerce_order")
             first_line = writer.next_id("commerce_orderline")
-            generator = _BatchGenerator(seed=seed, batch=batch, users=users, products=products, tags=tags,
-                                        end=end, writer=writer)
+            generator = _BatchGenerator(
+                seed=seed, batch=batch, users=users, products=products, tags=tags, end=end, writer=writer
+            )
             rows = generator.build(first_customer, count, first_order, first_line)
             for key, (table, columns) in COLUMNS.items():
                 writer.write(table, columns, rows[key])
@@ -527,8 +770,15 @@ def demo_load(
                 writer.sync_sequence(table)
             # One audit record per batch: the customers carry import_batch=demo-<seed> as their provenance.
             audit_record(
-                event=AuditEvent.DEMO_LOADED, actor=None, target_type="demo_batch", target_id=marker,
-                extra={"first_customer_id": first_customer, "customers": count, "orders": len(rows["orders"])},
+                event=AuditEvent.DEMO_LOADED,
+                actor=None,
+                target_type="demo_batch",
+                target_id=marker,
+                extra={
+                    "first_customer_id": first_customer,
+                    "customers": count,
+                    "orders": len(rows["orders"]),
+                },
             )
         result.customers += count
         result.orders += len(rows["orders"])

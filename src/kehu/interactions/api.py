@@ -7,7 +7,7 @@ import uuid
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Status, Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.roles import Action
 from kehu.core.api_support import ErrorOut, request_user
@@ -65,17 +65,26 @@ class InteractionPageOut(Schema):
 
 def _out(interaction: Interaction) -> InteractionOut:
     return InteractionOut(
-        id=interaction.public_id, customer=interaction.customer.public_id, kind=interaction.kind,
-        direction=interaction.direction, channel=interaction.channel, subject=interaction.subject,
-        body=interaction.body, occurred_at=interaction.occurred_at,
-        user=str(interaction.user) if interaction.user else None, outcome=interaction.outcome,
+        id=interaction.public_id,
+        customer=interaction.customer.public_id,
+        kind=interaction.kind,
+        direction=interaction.direction,
+        channel=interaction.channel,
+        subject=interaction.subject,
+        body=interaction.body,
+        occurred_at=interaction.occurred_at,
+        user=str(interaction.user) if interaction.user else None,
+        outcome=interaction.outcome,
         satisfaction=interaction.satisfaction,
     )
 
 
 @router.get("/interactions", response={200: InteractionPageOut, **ERRORS})
 def interactions_list(
-    request: HttpRequest, customer: uuid.UUID | None = None, kind: str = "", cursor: str | None = None,
+    request: HttpRequest,
+    customer: uuid.UUID | None = None,
+    kind: str = "",
+    cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ) -> InteractionPageOut:
     user = request_user(request)

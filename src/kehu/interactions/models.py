@@ -37,11 +37,18 @@ class Interaction(PublicIdModel):
     body = models.TextField(_("body"), blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
     )
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
     satisfaction = models.PositiveSmallIntegerField(
-        _("satisfaction (1–5)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("satisfaction (1–5)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
 
     class Meta:

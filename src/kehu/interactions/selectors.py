@@ -28,9 +28,7 @@ def interaction_get_for_user(user: User, public_id: uuid.UUID | str, action: Act
         key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
     except ValueError:
         raise NotFoundError from None
-    interaction = (
-        interactions_for_user(user, action).select_related("customer", "user").filter(public_id=key).first()
-    )
+    interaction = interactions_for_user(user, action).select_related("customer", "user").filter(public_id=key).first()
     if interaction is None:
         raise NotFoundError
     return interaction
@@ -52,7 +50,10 @@ def customer_timeline(user: User, customer: Customer, *, limit: int = 100) -> li
         for interaction in Interaction.objects.filter(customer=customer).order_by("-occurred_at")[:limit]:
             entries.append(
                 TimelineEntry(
-                    "interaction", interaction.occurred_at, interaction.kind, interaction.subject,
+                    "interaction",
+                    interaction.occurred_at,
+                    interaction.kind,
+                    interaction.subject,
                     str(interaction.public_id),
                 )
             )
@@ -60,7 +61,11 @@ def customer_timeline(user: User, customer: Customer, *, limit: int = 100) -> li
         for order in Order.objects.filter(customer=customer).order_by("-placed_at")[:limit]:
             entries.append(
                 TimelineEntry(
-                    "order", order.placed_at, order.number, f"{order.total} {order.currency}", str(order.public_id)
+                    "order",
+                    order.placed_at,
+                    order.number,
+                    f"{order.total} {order.currency}",
+                    str(order.public_id),
                 )
             )
     for record in AuditRecord.objects.filter(customer_id=customer.pk).order_by("-sequence")[:limit]:

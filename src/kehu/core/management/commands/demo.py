@@ -34,12 +34,17 @@ class Command(BaseCommand):
             else:
                 started = time.perf_counter()
                 with Progress(
-                    TextColumn("demo customers"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    TextColumn("demo customers"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
                     disable=options["verbosity"] == 0,
                 ) as progress:
                     task = progress.add_task("demo", total=options["customers"])
                     result = demo_load(
-                        customers=options["customers"], seed=options["seed"], batch_size=options["batch_size"],
+                        customers=options["customers"],
+                        seed=options["seed"],
+                        batch_size=options["batch_size"],
                         progress=lambda n: progress.advance(task, n),
                     )
                 seconds = time.perf_counter() - started
@@ -49,6 +54,6 @@ class Command(BaseCommand):
                     f"{result.interactions} interactions in {seconds:.1f} s ({rate:,.0f} customers/s)"
                     + (f"; {result.batches_skipped} batches were already loaded" if result.batches_skipped else "")
                 )
-        self.stdout.write("demo accounts (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"demo accounts (password for all: {DEMO_PASSWORD}):")
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.username:<10} {account.role.label:<15} {account.display_name}")

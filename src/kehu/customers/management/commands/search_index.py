@@ -27,7 +27,9 @@ class Command(BaseCommand):
         with Progress() as progress:
             task = progress.add_task("documents", total=total)
             while True:
-                batch = list(Customer.objects.filter(pk__gt=last).order_by("pk").prefetch_related("contact_points")[:BATCH])
+                batch = list(
+                    Customer.objects.filter(pk__gt=last).order_by("pk").prefetch_related("contact_points")[:BATCH]
+                )
                 if not batch:
                     break
                 for customer in batch:
