@@ -169,7 +169,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 LOGGING: dict[str, Any] = {
     "version": 1,
