@@ -10,6 +10,7 @@ from kehu.accounts.access import require, scope_q
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.commerce.models import Order, OrderLine, Product
+from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError
 
 
@@ -31,10 +32,7 @@ def orders_for_user(user: User, action: Action = Action.VIEW) -> QuerySet[Order]
 
 
 def order_get_for_user(user: User, public_id: uuid.UUID | str, action: Action = Action.VIEW) -> Order:
-    try:
-        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFoundError from None
+    key = parse_public_id(public_id)
     order = (
         orders_for_user(user, action)
         .select_related("customer")

@@ -26,6 +26,7 @@ from kehu.commerce.models import (
     PaymentStatus,
     Product,
 )
+from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.money import default_currency, quantize
 from kehu.customers.models import Customer
@@ -93,10 +94,8 @@ def product_update(
         changes["price"] = _check_amount("price", price)
     if active is not None:
         changes["active"] = active
-    changed = [key for key, value in changes.items() if getattr(product, key) != value]
+    changed = apply_changes(product, changes)
     if changed:
-        for key in changed:
-            setattr(product, key, changes[key])
         product.save(update_fields=[*changed, "updated_at"])
         audit_record(
             event=AuditEvent.PRODUCT_UPDATED,
@@ -230,10 +229,8 @@ def order_update(
         changes["payment_status"] = payment_status
     if payment_due is not None:
         changes["payment_due"] = payment_due
-    changed = [key for key, value in changes.items() if getattr(order, key) != value]
+    changed = apply_changes(order, changes)
     if changed:
-        for key in changed:
-            setattr(order, key, changes[key])
         order.save(update_fields=[*changed, "updated_at"])
         audit_record(
             event=AuditEvent.ORDER_UPDATED,

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from kehu.accounts.access import require, scope_q
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
+from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.pagination import Page, paginate
 from kehu.customers.models import Address, ContactPoint, Customer, Tag
@@ -28,10 +29,7 @@ def customers_for_user(user: User, action: Action = Action.VIEW) -> QuerySet[Cus
 
 def customer_get_for_user(user: User, public_id: uuid.UUID | str, action: Action = Action.VIEW) -> Customer:
     """The customer with this public id if the user may act on it; NotFoundError otherwise (never 'forbidden')."""
-    try:
-        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFoundError from None
+    key = parse_public_id(public_id)
     customer = (
         customers_for_user(user, action)
         .select_related("owner", "team", "parent")

@@ -14,8 +14,9 @@ from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_scope
 from kehu.audit.models import AuditEvent
-from kehu.audit.services import AuditEntry, audit_record, audit_record_many
+from kehu.audit.services import audit_record
 from kehu.core.address import parse_address
+from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.normalize import (
     NormalisationError,
@@ -335,9 +336,7 @@ def customer_update(
     """Change fields of a customer; only fields whose value really changes are saved and audited."""
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     cleaned = _clean_scalars(values)
-    changed = [name for name, value in cleaned.items() if getattr(customer, name) != value]
-    for name in changed:
-        setattr(customer, name, cleaned[name])
+    changed = apply_changes(customer, cleaned)
     if attributes is not None:
         merged = attributes_clean(attributes, existing=customer.attributes)
         if merged != customer.attributes:
@@ -370,43 +369,58 @@ def customer_update(
     return customer
 
 
+def _archived_set(*, actor: User, customer: Customer, archived: bool) -> Customer:
+    require(actor, ObjectType.CUSTOMER, Action.ARCHIVE)
+    if (customer.archived_at is not None) == archived:
+        return customer
+    customer.archived_at = timezone.now() if archived else None
+    customer.save(update_fields=["archived_at", "updated_at"])
+    audit_record(
+        event=AuditEvent.CUSTOMER_ARCHIVED if archived else AuditEvent.CUSTOMER_RESTORED,
+        actor=actor,
+        target_type="customer",
+        target_id=str(customer.public_id),
+        customer_id=customer.pk,
+        fields=["archived_at"],
+    )
+    return customer
+
+
 @transaction.atomic
 def customer_archive(*, actor: User, customer: Customer) -> Customer:
-    require(actor, ObjectType.CUSTOMER, Action.ARCHIVE)
-    if customer.archived_at is None:
-        customer.archived_at = timezone.now()
-        customer.save(update_fields=["archived_at", "updated_at"])
-        audit_record(
-            event=AuditEvent.CUSTOMER_ARCHIVED,
-            actor=actor,
-            target_type="customer",
-            target_id=str(customer.public_id),
-            customer_id=customer.pk,
-            fields=["archived_at"],
-        )
-    return customer
+    """Hide a customer from lists and search; everything about them stays and can be restored."""
+    return _archived_set(actor=actor, customer=customer, archived=True)
 
 
 @transaction.atomic
 def customer_restore(*, actor: User, customer: Customer) -> Customer:
-    require(actor, ObjectType.CUSTOMER, Action.ARCHIVE)
-    if customer.archived_at is not None:
-        customer.archived_at = None
-        customer.save(update_fields=["archived_at", "updated_at"])
-        audit_record(
-            event=AuditEvent.CUSTOMER_RESTORED,
-            actor=actor,
-            target_type="customer",
-            target_id=str(customer.public_id),
-            customer_id=customer.pk,
-            fields=["archived_at"],
-        )
-    return customer
+    return _archived_set(actor=actor, customer=customer, archived=False)
 
 
-def _touch(customer: Customer) -> None:
+def _child_changed(
+    *,
+    actor: User,
+    customer: Customer,
+    event: AuditEvent,
+    target_type: str,
+    target_id: int,
+    fields: Sequence[str] = (),
+    reindex: bool = False,
+) -> None:
+    """After a contact point, address or tag changed: fix primaries, bump the customer, reindex, audit."""
+    _primaries_fix(customer)
     customer.updated_at = timezone.now()
     customer.save(update_fields=["updated_at"])
+    if reindex:
+        _refresh(customer)
+    audit_record(
+        event=event,
+        actor=actor,
+        target_type=target_type,
+        target_id=str(target_id),
+        customer_id=customer.pk,
+        fields=fields,
+    )
 
 
 @transaction.atomic
@@ -418,16 +432,14 @@ def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInpu
     point.save()
     if point.is_primary:
         customer.contact_points.filter(kind=point.kind).exclude(pk=point.pk).update(is_primary=False)
-    _primaries_fix(customer)
-    _touch(customer)
-    _refresh(customer)
-    audit_record(
-        event=AuditEvent.CONTACT_POINT_ADDED,
+    _child_changed(
         actor=actor,
+        customer=customer,
+        event=AuditEvent.CONTACT_POINT_ADDED,
         target_type="contact_point",
-        target_id=str(point.pk),
-        customer_id=customer.pk,
+        target_id=point.pk,
         fields=["kind", "value"],
+        reindex=True,
     )
     point.refresh_from_db()
     return point
@@ -465,16 +477,14 @@ def contact_point_update(
     point.save(update_fields=[*changed, "updated_at"])
     if is_primary:
         point.customer.contact_points.filter(kind=point.kind).exclude(pk=point.pk).update(is_primary=False)
-    _primaries_fix(point.customer)
-    _touch(point.customer)
-    _refresh(point.customer)
-    audit_record(
-        event=AuditEvent.CONTACT_POINT_UPDATED,
+    _child_changed(
         actor=actor,
+        customer=point.customer,
+        event=AuditEvent.CONTACT_POINT_UPDATED,
         target_type="contact_point",
-        target_id=str(point.pk),
-        customer_id=point.customer_id,
+        target_id=point.pk,
         fields=changed,
+        reindex=True,
     )
     point.refresh_from_db()
     return point
@@ -485,15 +495,13 @@ def contact_point_remove(*, actor: User, point: ContactPoint) -> None:
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     customer, point_id = point.customer, point.pk
     point.delete()
-    _primaries_fix(customer)
-    _touch(customer)
-    _refresh(customer)
-    audit_record(
-        event=AuditEvent.CONTACT_POINT_REMOVED,
+    _child_changed(
         actor=actor,
+        customer=customer,
+        event=AuditEvent.CONTACT_POINT_REMOVED,
         target_type="contact_point",
-        target_id=str(point_id),
-        customer_id=customer.pk,
+        target_id=point_id,
+        reindex=True,
     )
 
 
@@ -504,14 +512,12 @@ def address_add(*, actor: User, customer: Customer, item: AddressInput) -> Addre
     address.save()
     if address.is_primary:
         customer.addresses.exclude(pk=address.pk).update(is_primary=False)
-    _primaries_fix(customer)
-    _touch(customer)
-    audit_record(
-        event=AuditEvent.ADDRESS_ADDED,
+    _child_changed(
         actor=actor,
+        customer=customer,
+        event=AuditEvent.ADDRESS_ADDED,
         target_type="address",
-        target_id=str(address.pk),
-        customer_id=customer.pk,
+        target_id=address.pk,
         fields=[name for name in ("province", "city", "district", "street", "postal_code") if getattr(address, name)],
     )
     address.refresh_from_db()
@@ -534,22 +540,18 @@ def address_update(*, actor: User, address: Address, item: AddressInput) -> Addr
         "raw",
         "is_primary",
     )
-    changed = [name for name in fields if getattr(address, name) != getattr(rebuilt, name)]
+    changed = apply_changes(address, {name: getattr(rebuilt, name) for name in fields})
     if not changed:
         return address
-    for name in changed:
-        setattr(address, name, getattr(rebuilt, name))
     address.save(update_fields=[*changed, "updated_at"])
     if address.is_primary:
         address.customer.addresses.exclude(pk=address.pk).update(is_primary=False)
-    _primaries_fix(address.customer)
-    _touch(address.customer)
-    audit_record(
-        event=AuditEvent.ADDRESS_UPDATED,
+    _child_changed(
         actor=actor,
+        customer=address.customer,
+        event=AuditEvent.ADDRESS_UPDATED,
         target_type="address",
-        target_id=str(address.pk),
-        customer_id=address.customer_id,
+        target_id=address.pk,
         fields=changed,
     )
     address.refresh_from_db()
@@ -561,14 +563,8 @@ def address_remove(*, actor: User, address: Address) -> None:
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     customer, address_id = address.customer, address.pk
     address.delete()
-    _primaries_fix(customer)
-    _touch(customer)
-    audit_record(
-        event=AuditEvent.ADDRESS_REMOVED,
-        actor=actor,
-        target_type="address",
-        target_id=str(address_id),
-        customer_id=customer.pk,
+    _child_changed(
+        actor=actor, customer=customer, event=AuditEvent.ADDRESS_REMOVED, target_type="address", target_id=address_id
     )
 
 
@@ -610,12 +606,15 @@ def customer_tags_add(*, actor: User, customer: Customer, names: Sequence[str]) 
     tags = _tags_get_or_create(actor, names)
     present = set(customer.tags.values_list("pk", flat=True))
     new = [tag for tag in tags if tag.pk not in present]
-    if new:
-        customer.tags.add(*new)
-        _touch(customer)
-        audit_record_many(
+    for tag in new:
+        customer.tags.add(tag)
+        _child_changed(
             actor=actor,
-            entries=[AuditEntry(AuditEvent.CUSTOMER_TAGGED, "tag", str(tag.pk), customer.pk, ("tags",)) for tag in new],
+            customer=customer,
+            event=AuditEvent.CUSTOMER_TAGGED,
+            target_type="tag",
+            target_id=tag.pk,
+            fields=["tags"],
         )
     return tags
 
@@ -625,13 +624,12 @@ def customer_tag_remove(*, actor: User, customer: Customer, tag: Tag) -> None:
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     if customer.tags.filter(pk=tag.pk).exists():
         customer.tags.remove(tag)
-        _touch(customer)
-        audit_record(
-            event=AuditEvent.CUSTOMER_UNTAGGED,
+        _child_changed(
             actor=actor,
+            customer=customer,
+            event=AuditEvent.CUSTOMER_UNTAGGED,
             target_type="tag",
-            target_id=str(tag.pk),
-            customer_id=customer.pk,
+            target_id=tag.pk,
             fields=["tags"],
         )
 
@@ -679,9 +677,7 @@ def custom_field_update(*, actor: User, definition: CustomFieldDefinition, **cha
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
-    changed = [name for name, value in changes.items() if getattr(definition, name) != value]
-    for name in changed:
-        setattr(definition, name, changes[name])
+    changed = apply_changes(definition, changes)
     if not changed:
         return definition
     _definition_validate(definition)

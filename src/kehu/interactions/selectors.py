@@ -13,6 +13,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditRecord
 from kehu.commerce.models import Order
+from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError
 from kehu.customers.models import Customer
 from kehu.interactions.models import Interaction
@@ -24,10 +25,7 @@ def interactions_for_user(user: User, action: Action = Action.VIEW) -> QuerySet[
 
 
 def interaction_get_for_user(user: User, public_id: uuid.UUID | str, action: Action = Action.VIEW) -> Interaction:
-    try:
-        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFoundError from None
+    key = parse_public_id(public_id)
     interaction = interactions_for_user(user, action).select_related("customer", "user").filter(public_id=key).first()
     if interaction is None:
         raise NotFoundError

@@ -12,6 +12,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
+from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.customers.models import Customer
 from kehu.interactions.models import Direction, Interaction, InteractionKind
@@ -85,12 +86,11 @@ def interaction_update(*, actor: User, interaction: Interaction, **changes: obje
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
-    changed = [name for name, value in changes.items() if getattr(interaction, name) != value]
+    changed = apply_changes(
+        interaction, {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
+    )
     if not changed:
         return interaction
-    for name in changed:
-        value = changes[name]
-        setattr(interaction, name, value.strip() if isinstance(value, str) else value)
     _validate(interaction)
     interaction.save(update_fields=[*changed, "updated_at"])
     audit_record(
