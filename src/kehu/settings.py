@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI from its own static files: the docs work with no internet
     "kehu.core",
     "kehu.accounts",
     "kehu.audit",

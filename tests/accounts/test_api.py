@@ -80,3 +80,9 @@ def test_openapi_schema_is_served(client: Client) -> None:
     assert "/api/v1/customers" in schema["paths"]
     assert "/api/v1/search" in schema["paths"]
     assert client.get("/api/docs").status_code == 302
+
+
+def test_api_docs_load_no_external_assets(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert "https://" not in page
