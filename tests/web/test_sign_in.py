@@ -31,3 +31,12 @@ def test_sales_rep_signs_in_and_uses_the_api_with_the_session(client: Client, al
     assert response.status_code == 302
     assert "当前登录：alice" in client.get("/").content.decode()
     assert client.get("/api/v1/me").json()["username"] == "alice"
+
+
+def test_admin_manages_users_but_not_customer_data(client: Client) -> None:
+    admin = User.objects.create_superuser(username="root", password="long enough pass 1", role="admin")
+    client.force_login(admin)
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/accounts/team/").status_code == 200
+    assert client.get("/admin/customers/customer/").status_code == 404
+    assert client.get("/admin/audit/auditrecord/").status_code == 404
