@@ -9,7 +9,9 @@ Rows go in through COPY on PostgreSQL and executemany on SQLite, in one transact
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import math
 import random
 import uuid
@@ -134,7 +136,8 @@ class _Writer:
     def when(self, value: dt.datetime | None) -> Any:
         if value is None or self.postgres:
             return value
-        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+        # Every value here is already UTC: drop the "+00:00" instead of converting.
+        return value.isoformat(" ")[:-6]
 
     def day(self, value: dt.date | None) -> Any:
         return value if value is None or self.postgres else value.isoformat()
@@ -171,8 +174,26 @@ class _Writer:
                 )
 
 
-def _weighted(rng: random.Random, items: Sequence[Any], weights: Sequence[float]) -> Any:
-    return rng.choices(items, weights=weights, k=1)[0]
+class _Weighted:
+    """A weighted choice with its cumulative weights computed once (what random.choices redoes per call)."""
+
+    def __init__(self, items: Sequence[Any], weights: Sequence[float]) -> None:
+        self.items = list(items)
+        self.cumulative = list(itertools.accumulate(weights))
+        self.total = self.cumulative[-1]
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.items[bisect.bisect(self.cumulative, rng.random() * self.total, 0, len(self.items) - 1)]
+
+
+CUSTOMER_TYPES = _Weighted(["smb", "enterprise", "distributor", "partner"], [6, 2, 1.5, 0.5])
+EMAIL_DOMAINS = _Weighted([d for d, _ in data.EMAIL_DOMAINS], [n for _, n in data.EMAIL_DOMAINS])
+SOURCE_CHANNELS = _Weighted(
+    ["website", "ecommerce", "social", "app", "event", "store", "phone", "referral"], [14, 30, 12, 10, 8, 12, 6, 8]
+)
+INTERACTION_KINDS = ["call", "chat", "email", "visit", "meeting", "sms", "note", "feedback"]
+PERSON_CONTACTS = _Weighted(INTERACTION_KINDS, [35, 20, 10, 2, 1, 5, 10, 7])
+ORGANISATION_CONTACTS = _Weighted(INTERACTION_KINDS, [35, 20, 10, 8, 5, 5, 10, 7])
 
 
 class _BatchGenerator:
@@ -200,10 +221,8 @@ class _BatchGenerator:
         for product in products:
             self.by_category.setdefault(product.category, []).append(product)
         self.categories = list(self.by_category)
-        self.surnames = [s for s, _ in data.SURNAMES]
-        self.surname_weights = [w for _, w in data.SURNAMES]
-        self.places = data.PLACES
-        self.place_weights = [p[4] for p in data.PLACES]
+        self.surnames = _Weighted([s for s, _ in data.SURNAMES], [w for _, w in data.SURNAMES])
+        self.places = _Weighted(data.PLACES, [p[4] for p in data.PLACES])
         self.east_reps = [users["wangfang"], users["liqiang"]]
         self.south_rep = users["chenjing"]
 
@@ -214,7 +233,7 @@ class _BatchGenerator:
         rng = self.rng
         gender = rng.choice(["female", "male"])
         if rng.random() < 0.86:
-            family = _weighted(rng, self.surnames, self.surname_weights)
+            family = self.surnames.pick(rng)
             pool = data.GIVEN_FEMALE if gender == "female" else data.GIVEN_MALE
             given = rng.choice(pool)
             if rng.random() < 0.7:
@@ -287,15 +306,15 @@ class _BatchGenerator:
             if self.rng.random() < SEASON[month] / SEASON_MAX:
                 return week
 
-    def basket(self, preferences: list[float], spend: float) -> list[tuple[Product, int]]:
+    def basket(self, preferences: _Weighted, spend: float) -> list[tuple[Product, int]]:
         rng = self.rng
-        category = _weighted(rng, self.categories, preferences)
+        category = preferences.pick(rng)
         chosen = [category]
         for complement, probability in data.COMPLEMENTS.get(category, []):
             if rng.random() < probability:
                 chosen.append(complement)
         if rng.random() < 0.15:
-            chosen.append(_weighted(rng, self.categories, preferences))
+            chosen.append(preferences.pick(rng))
         lines: dict[int, tuple[Product, int]] = {}
         for name in chosen:
             items = self.by_category[name]
@@ -331,7 +350,7 @@ class _BatchGenerator:
         batch_label = f"demo-{self.seed}"
         for offset in range(count):
             customer_id = first_customer_id + offset
-            province, city, district, region, _ = _weighted(rng, self.places, self.place_weights)
+            province, city, district, region, _ = self.places.pick(rng)
             owner = self.south_rep if region == "华南" else rng.choice(self.east_reps)
             organisation = rng.random() < 0.1
             birthday: dt.date | None = None
@@ -344,7 +363,7 @@ class _BatchGenerator:
                 family = given = gender = ""
                 company = ""
                 chinese = True
-                customer_type = _weighted(rng, ["smb", "enterprise", "distributor", "partner"], [6, 2, 1.5, 0.5])
+                customer_type = CUSTOMER_TYPES.pick(rng)
                 landline = self.landline(city)
                 raw_phone = landline or self.mobile()
                 points.append(("phone" if landline else "mobile", raw_phone, _e164(raw_phone)))
@@ -365,7 +384,7 @@ class _BatchGenerator:
                 points.append(("mobile", shown, "+86" + raw))
                 if rng.random() < 0.6:
                     local = self.email_local(display, chinese, birthday.year if birthday else None)
-                    domain = _weighted(rng, [d for d, _ in data.EMAIL_DOMAINS], [n for _, n in data.EMAIL_DOMAINS])
+                    domain = EMAIL_DOMAINS.pick(rng)
                     email = f"{local}@{domain}"
                     points.append(("email", email, email.lower()))
                 if rng.random() < 0.4:
@@ -384,13 +403,9 @@ class _BatchGenerator:
                 stage = "lead" if rng.random() < 0.6 else "prospect"
             else:
                 stage = "churned" if died_long_ago else "customer"
-            channel = _weighted(
-                rng,
-                ["website", "ecommerce", "social", "app", "event", "store", "phone", "referral"],
-                [14, 30, 12, 10, 8, 12, 6, 8],
-            )
+            channel = SOURCE_CHANNELS.pick(rng)
             campaign = rng.choice(data.CAMPAIGNS) if rng.random() < 0.3 else ""
-            preferences = [rng.random() ** 3 for _ in self.categories]
+            preferences = _Weighted(self.categories, [rng.random() ** 3 for _ in self.categories])
             spend = rng.gammavariate(3.0, 1 / 3.0)
             updated = created
 
@@ -482,11 +497,7 @@ class _BatchGenerator:
             contact_count = min(12, _poisson(rng, 0.8 + 0.5 * len(times)))
             for _ in range(contact_count):
                 when = created + (self.end - created) * rng.random()
-                kind = _weighted(
-                    rng,
-                    ["call", "chat", "email", "visit", "meeting", "sms", "note", "feedback"],
-                    [35, 20, 10, 8 if organisation else 2, 5 if organisation else 1, 5, 10, 7],
-                )
+                kind = (ORGANISATION_CONTACTS if organisation else PERSON_CONTACTS).pick(rng)
                 subject = rng.choice(
                     {
                         "call": data.CALL_SUBJECTS,
@@ -737,6 +748,7 @@ def demo_load(
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Load `customers` demo customers for `seed`; batches already loaded for this seed are skipped."""
+    end = end.astimezone(dt.UTC)  # the SQLite writer relies on every generated time being UTC
     users = demo_accounts_ensure()
     products = products_ensure(seed)
     tags = {name: Tag.objects.get_or_create(name=name)[0].pk for name in DEMO_TAGS}
