@@ -32,22 +32,23 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def prepare_database(backend: str) -> dict[str, str]:
+def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     env["KEHU_SECRET_KEY"] = "bench-only-secret-key-0123456789-abcdefghij"
     env["KEHU_VAR_DIR"] = str(ROOT / "var" / "bench")
     env["KEHU_ALLOWED_HOSTS"] = "testserver"
     if backend == "sqlite":
         path = ROOT / "var" / "bench" / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm") if fresh else ():
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         env["KEHU_DATABASE_URL"] = f"sqlite:///{path}"
-    else:
+    elif fresh:
         import psycopg
 
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
             connection.execute("DROP DATABASE IF EXISTS kehu_bench")
             connection.execute("CREATE DATABASE kehu_bench")
+    if backend != "sqlite":
         env["KEHU_DATABASE_URL"] = POSTGRES_URL
     return env
 
@@ -68,7 +69,14 @@ def child(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    result = demo_load(customers=args.customers, seed=args.seed, batch_size=args.batch_size)
+    if args.skip_load:
+        from kehu.commerce.models import Order, OrderLine
+        from kehu.demo.generate import DemoResult
+        from kehu.interactions.models import Interaction
+
+        result = DemoResult(0, Order.objects.count(), OrderLine.objects.count(), Interaction.objects.count())
+    else:
+        result = demo_load(customers=args.customers, seed=args.seed, batch_size=args.batch_size, workers=args.workers)
     load_seconds = time.perf_counter() - started
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -156,7 +164,8 @@ def child(args: argparse.Namespace) -> None:
         "order_lines": result.order_lines,
         "interactions": result.interactions,
         "load_seconds": round(load_seconds, 1),
-        "customers_per_second": round(result.customers / load_seconds) if load_seconds else 0,
+        "workers": args.workers,
+        "customers_per_second": round(result.customers / load_seconds) if result.customers else None,
         "runs": args.runs,
         "requests_per_run": args.requests,
     }
@@ -174,6 +183,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="demo generation processes")
+    parser.add_argument("--skip-load", action="store_true", help="measure the database already loaded")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -181,7 +192,7 @@ def main() -> None:
         return
     results = []
     for backend in args.backends.split(","):
-        env = prepare_database(backend)
+        env = prepare_database(backend, fresh=not args.skip_load)
         command = [sys.executable, __file__, "--child", *sys.argv[1:]]
         completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
         if completed.returncode != 0:
@@ -202,7 +213,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['backend']} | {r['customers']:,} | {r['orders']:,} | {r['customers_per_second']:,} "
+            f"| {r['backend']} | {r['customers']:,} | {r['orders']:,} | {r['customers_per_second'] or '—'} "
             f"| {r['search_rep_p50_ms']} / {r['search_rep_p95_ms']} | {r['search_admin_p50_ms']} / "
             f"{r['search_admin_p95_ms']} | {r['detail_rep_p50_ms']} / {r['detail_rep_p95_ms']} |"
         )

@@ -50,6 +50,15 @@ def test_same_seed_same_data(db: None) -> None:
     assert _fingerprint() != first
 
 
+def test_parallel_generation_gives_the_same_data(db: None) -> None:
+    demo_load(customers=300, seed=9, batch_size=100, workers=1)
+    sequential = _fingerprint()
+    _wipe()
+    result = demo_load(customers=300, seed=9, batch_size=100, workers=2)
+    assert result.customers == 300
+    assert _fingerprint() == sequential
+
+
 def test_rerun_resumes_without_duplicates(db: None) -> None:
     demo_load(customers=200, seed=3, batch_size=100)
     again = demo_load(customers=300, seed=3, batch_size=100)

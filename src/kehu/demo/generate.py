@@ -10,12 +10,15 @@ Rows go in through COPY on PostgreSQL and executemany on SQLite, in one transact
 from __future__ import annotations
 
 import bisect
+import collections
+import concurrent.futures
 import datetime as dt
 import itertools
 import math
+import multiprocessing
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -212,6 +215,7 @@ class _BatchGenerator:
     ) -> None:
         self.rng = random.Random(f"{seed}-{batch}")
         self.seed = seed
+        self.batch = batch
         self.users = users
         self.end = end
         self.start = end - dt.timedelta(weeks=WEEKS)
@@ -328,9 +332,8 @@ class _BatchGenerator:
 
     # ---- one batch ----
 
-    def build(
-        self, first_customer_id: int, count: int, first_order_id: int, first_line_id: int
-    ) -> dict[str, list[tuple[Any, ...]]]:
+    def build(self, first_customer_id: int, count: int) -> dict[str, list[tuple[Any, ...]]]:
+        """Rows of one batch; order and line ids are 0-based here and shifted by `_shift_ids` when written."""
         rng, w = self.rng, self.writer
         rows: dict[str, list[tuple[Any, ...]]] = {
             key: []
@@ -346,7 +349,7 @@ class _BatchGenerator:
                 "fts",
             )
         }
-        order_id, line_id = first_order_id, first_line_id
+        order_id, line_id = 0, 0
         batch_label = f"demo-{self.seed}"
         for offset in range(count):
             customer_id = first_customer_id + offset
@@ -475,7 +478,7 @@ class _BatchGenerator:
                         w.when(placed),
                         w.when(placed),
                         customer_id,
-                        f"D{self.seed % 1000:03d}{order_id:09d}",
+                        f"D{self.seed % 1000:03d}{self.batch:05d}{order_id:07d}",
                         order_channel,
                         status,
                         w.when(placed),
@@ -739,38 +742,104 @@ COLUMNS = {
 }
 
 
+def _shift_ids(rows: dict[str, list[tuple[Any, ...]]], order_offset: int, line_offset: int) -> None:
+    """Move a batch's 0-based order and line ids to the ids free in the database."""
+    rows["orders"] = [(row[0] + order_offset, *row[1:]) for row in rows["orders"]]
+    rows["lines"] = [(row[0] + line_offset, row[1] + order_offset, *row[2:]) for row in rows["lines"]]
+    rows["returns"] = [(*row[:2], row[2] + order_offset, row[3] + line_offset, *row[4:]) for row in rows["returns"]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    seed: int
+    end: dt.datetime
+    users: dict[str, User]
+    products: list[Product]
+    tags: dict[str, int]
+
+
+_plan: _Plan | None = None  # set before worker processes fork; read by _build_batch in each of them
+
+
+def _build_batch(batch: int, first_customer: int, count: int) -> dict[str, list[tuple[Any, ...]]]:
+    assert _plan is not None
+    generator = _BatchGenerator(
+        seed=_plan.seed,
+        batch=batch,
+        users=_plan.users,
+        products=_plan.products,
+        tags=_plan.tags,
+        end=_plan.end,
+        writer=_Writer(),
+    )
+    return generator.build(first_customer, count)
+
+
+def _generated(
+    jobs: list[tuple[int, int, int]], workers: int
+) -> Iterator[tuple[tuple[int, int, int], dict[str, list[tuple[Any, ...]]]]]:
+    """Yield each batch's rows in order; with workers > 1 the next batches are generated while one is written."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, _build_batch(*job)
+        return
+    if not connection.in_atomic_block:
+        # Forked workers never touch the database, but a connection they do not inherit cannot be misused.
+        connection.close()
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: collections.deque[tuple[tuple[int, int, int], concurrent.futures.Future[Any]]] = collections.deque()
+        queue = iter(jobs)
+        for job in itertools.islice(queue, workers * 2):
+            pending.append((job, pool.submit(_build_batch, *job)))
+        while pending:
+            job, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(_build_batch, *following)))
+            yield job, future.result()
+
+
 def demo_load(
     *,
     customers: int,
     seed: int,
     end: dt.datetime = DEMO_END,
     batch_size: int = 5000,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Load `customers` demo customers for `seed`; batches already loaded for this seed are skipped."""
+    """Load `customers` demo customers for `seed`; batches already loaded for this seed are skipped.
+
+    With `workers` > 1, batches are generated in that many forked processes while this one writes.
+    """
+    global _plan
     end = end.astimezone(dt.UTC)  # the SQLite writer relies on every generated time being UTC
     users = demo_accounts_ensure()
     products = products_ensure(seed)
     tags = {name: Tag.objects.get_or_create(name=name)[0].pk for name in DEMO_TAGS}
     writer = _Writer()
     result = DemoResult()
-    batches = math.ceil(customers / batch_size)
-    for batch in range(batches):
+    done = set(
+        AuditRecord.objects.filter(event=AuditEvent.DEMO_LOADED, target_id__startswith=f"{seed}-batch-").values_list(
+            "target_id", flat=True
+        )
+    )
+    next_customer = writer.next_id("customers_customer")
+    jobs: list[tuple[int, int, int]] = []
+    for batch in range(math.ceil(customers / batch_size)):
         count = min(batch_size, customers - batch * batch_size)
-        marker = f"{seed}-batch-{batch}"
-        if AuditRecord.objects.filter(event=AuditEvent.DEMO_LOADED, target_id=marker).exists():
+        if f"{seed}-batch-{batch}" in done:
             result.batches_skipped += 1
             if progress:
                 progress(count)
             continue
+        jobs.append((batch, next_customer, count))
+        next_customer += count
+    _plan = _Plan(seed=seed, end=end, users=users, products=products, tags=tags)
+    for (batch, first_customer, count), rows in _generated(jobs, workers):
         with transaction.atomic():
-            first_customer = writer.next_id("customers_customer")
-            first_order = writer.next_id("commerce_order")
-            first_line = writer.next_id("commerce_orderline")
-            generator = _BatchGenerator(
-                seed=seed, batch=batch, users=users, products=products, tags=tags, end=end, writer=writer
-            )
-            rows = generator.build(first_customer, count, first_order, first_line)
+            _shift_ids(rows, writer.next_id("commerce_order"), writer.next_id("commerce_orderline"))
             for key, (table, columns) in COLUMNS.items():
                 writer.write(table, columns, rows[key])
             if not writer.postgres:
@@ -780,17 +849,14 @@ def demo_load(
                     )
             for table in ("customers_customer", "commerce_order", "commerce_orderline"):
                 writer.sync_sequence(table)
-            # One audit record per batch: the customers carry import_batch=demo-<seed> as their provenance.
+            # One audit record per batch: the customers carry import_batch=demo-<seed> as their provenance,
+            # and the record marks the batch as done so that a re-run skips it.
             audit_record(
                 event=AuditEvent.DEMO_LOADED,
                 actor=None,
                 target_type="demo_batch",
-                target_id=marker,
-                extra={
-                    "first_customer_id": first_customer,
-                    "customers": count,
-                    "orders": len(rows["orders"]),
-                },
+                target_id=f"{seed}-batch-{batch}",
+                extra={"first_customer_id": first_customer, "customers": count, "orders": len(rows["orders"])},
             )
         result.customers += count
         result.orders += len(rows["orders"])

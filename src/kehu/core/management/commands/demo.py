@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -21,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument(
+            "--workers", type=int, default=os.cpu_count() or 1, help="processes generating batches (default: CPUs)"
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing when customers already exist")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,6 +49,7 @@ class Command(BaseCommand):
                         customers=options["customers"],
                         seed=options["seed"],
                         batch_size=options["batch_size"],
+                        workers=options["workers"],
                         progress=lambda n: progress.advance(task, n),
                     )
                 seconds = time.perf_counter() - started
