@@ -388,3 +388,29 @@ def test_choices_lists_coded_values(as_alice: Api) -> None:
     body = as_alice.get("/choices").json()
     assert "ecommerce" in body["source_channel"]
     assert body["lifecycle_stage"] == ["lead", "prospect", "customer", "churned"]
+
+
+def test_quick_search_follows_owner_and_archive(
+    as_alice: Api, zhangsan: dict[str, Any], bob: User, east: Any, api_for: Callable[[User], Api]
+) -> None:
+    as_bob = api_for(bob)
+    manager = api_for(make_user("boss", Role.MANAGER, east))
+    assert as_bob.get("/search", q="zhangsan").json() == []
+    reassigned = manager.patch(f"/customers/{zhangsan['id']}", {"owner": str(bob.public_id)})
+    assert reassigned.status_code == 200, reassigned.content
+    assert [c["id"] for c in as_bob.get("/search", q="zhangsan").json()] == [zhangsan["id"]]
+    assert as_alice.get("/search", q="zhangsan").json() == []
+    as_bob.post(f"/customers/{zhangsan['id']}/archive")
+    assert as_bob.get("/search", q="zhangsan").json() == []
+    archived = as_bob.get("/customers", q="zhangsan", archived="true").json()["items"]
+    assert [c["id"] for c in archived] == [zhangsan["id"]]
+    as_bob.post(f"/customers/{zhangsan['id']}/restore")
+    assert [c["id"] for c in as_bob.get("/search", q="zhangsan").json()] == [zhangsan["id"]]
+
+
+def test_quick_search_lists_newest_first_and_ignores_index_internals(as_alice: Api, alice: User) -> None:
+    ids = [as_alice.post("/customers", {"display_name": f"张{given}"}).json()["id"] for given in "一二三"]
+    assert [c["id"] for c in as_alice.get("/search", q="张").json()] == ids[::-1]
+    assert [c["id"] for c in as_alice.get("/search", q="zhang", limit=2).json()] == ids[:0:-1]
+    for internal in ["live", f"o{alice.pk}", "onone", "archived"]:
+        assert as_alice.get("/search", q=internal).json() == [], internal

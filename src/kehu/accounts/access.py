@@ -19,6 +19,17 @@ def allows(user: User, object_type: ObjectType, action: Action) -> bool:
     return user.is_active and role_allows(user.role, object_type, action)
 
 
+def scope_terms(user: User) -> list[str] | None:
+    """The same rule as `scope_q`, as the owner/team tokens of the customer search index; None means all."""
+    scope = role_scope(user.role)
+    if scope is Scope.ALL:
+        return None
+    terms = [f"o{user.pk}"]
+    if scope is Scope.TEAM and user.team_id is not None:
+        terms.append(f"t{user.team_id}")
+    return terms if scope in (Scope.OWN, Scope.TEAM) else ["onobody"]
+
+
 def scope_q(user: User, *, prefix: str = "") -> Q:
     """The records a user may see, as a filter on a model with `owner` and `team` (through `prefix`)."""
     scope = role_scope(user.role)

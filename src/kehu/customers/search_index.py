@@ -1,6 +1,9 @@
-"""The customer search index: an FTS5 table on SQLite, a GIN index over the token array on PostgreSQL.
+"""The customer search index: an FTS5 table on SQLite, a GIN-indexed tsvector column on PostgreSQL.
 
-Both index the same `Customer.search_document` built by kehu.core.search; services keep it current.
+Both index the same `Customer.search_document` built by kehu.core.search; the services keep it current in
+the transaction that changes the customer. On SQLite the FTS row also holds `scope` tokens — `o<owner id>`,
+`t<team id>` and `live` or `archived` — so that a quick search is narrowed to the user's records inside the
+index; the records found are still fetched through the access helpers, which remain the authority.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-from kehu.core.search import build_document, fts5_expression, parse_query, tsquery_expression
+from kehu.core.search import QueryTerm, build_document, fts5_expression, parse_query, tsquery_expression
 from kehu.customers.models import ContactKind, Customer
 
 FTS_TABLE = "customers_search"
-POSTGRES_VECTOR = "array_to_tsvector(string_to_array(customers_customer.search_document, ' '))"
+POSTGRES_MATCH = "customers_customer.search_vector @@ %s::tsquery"
 
 
 def document_for(customer: Customer) -> str:
@@ -39,25 +42,36 @@ def document_for(customer: Customer) -> str:
     )
 
 
-def index_write(rows: Sequence[tuple[int, str]]) -> None:
-    """Store (customer id, document) pairs in the backend's index; the caller has saved search_document."""
+def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool) -> str:
+    """The FTS `scope` column: who the record belongs to and whether it is archived."""
+    tokens = [f"o{owner_id}" if owner_id else "onone", f"t{team_id}" if team_id else "tnone"]
+    tokens.append("archived" if archived else "live")
+    return " ".join(tokens)
+
+
+def _scope_of(customer: Customer) -> str:
+    return scope_tokens(owner_id=customer.owner_id, team_id=customer.team_id, archived=customer.archived_at is not None)
+
+
+def index_write(rows: Sequence[tuple[int, str, str]]) -> None:
+    """Store (customer id, document, scope) rows in the SQLite index; PostgreSQL indexes the column itself."""
     if connection.vendor != "sqlite" or not rows:
-        return  # PostgreSQL indexes the column itself
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(row_id,) for row_id, _ in rows])
-        cursor.executemany(f"INSERT INTO {FTS_TABLE}(rowid, document) VALUES (%s, %s)", list(rows))
+        cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(row[0],) for row in rows])
+        cursor.executemany(f"INSERT INTO {FTS_TABLE}(rowid, document, scope) VALUES (%s, %s, %s)", list(rows))
 
 
 def index_refresh(customers: Iterable[Customer]) -> None:
-    """Rebuild the documents of customers whose names or contact points changed."""
-    changed: list[tuple[int, str]] = []
+    """Rebuild the document and scope of customers whose names, contact points, owner or state changed."""
+    rows: list[tuple[int, str, str]] = []
     for customer in customers:
         document = document_for(customer)
         if document != customer.search_document:
             customer.search_document = document
             customer.save(update_fields=["search_document"])
-        changed.append((customer.pk, document))
-    index_write(changed)
+        rows.append((customer.pk, document, _scope_of(customer)))
+    index_write(rows)
 
 
 def index_rebuild() -> int:
@@ -66,17 +80,65 @@ def index_rebuild() -> int:
         return Customer.objects.count()
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {FTS_TABLE}")
-        cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, document) SELECT id, search_document FROM customers_customer")
+        cursor.execute(
+            f"INSERT INTO {FTS_TABLE}(rowid, document, scope) "
+            "SELECT id, search_document, "
+            "COALESCE('o' || owner_id, 'onone') || ' ' || COALESCE('t' || team_id, 'tnone') || ' ' || "
+            "CASE WHEN archived_at IS NULL THEN 'live' ELSE 'archived' END FROM customers_customer"
+        )
         return int(cursor.rowcount)
 
 
-def search_filter(queryset: QuerySet[Customer], query: str) -> QuerySet[Customer]:
-    """Narrow a customer queryset to those matching what the user typed; an empty query matches nothing."""
+def _fts_match(terms: list[QueryTerm], scope: list[str] | None, archived: bool | None) -> str:
+    """An FTS5 expression: the user's terms on the document column, the scope tokens on the scope column."""
+    parts = [f"document : ({fts5_expression(terms)})"]
+    if scope is not None:
+        parts.append(f"scope : ({' OR '.join(scope)})")
+    if archived is not None:
+        parts.append(f"scope : {'archived' if archived else 'live'}")
+    return " AND ".join(parts)
+
+
+def search_filter(
+    queryset: QuerySet[Customer], query: str, *, scope: list[str] | None = None, archived: bool | None = None
+) -> QuerySet[Customer]:
+    """Narrow a customer queryset to those matching what the user typed; an empty query matches nothing.
+
+    `scope` and `archived` only let SQLite narrow inside the index; the queryset's own filters decide.
+    """
     terms = parse_query(query)
     if not terms:
         return queryset.none()
     if connection.vendor == "sqlite":
-        subquery = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [fts5_expression(terms)])
-        return queryset.filter(id__in=subquery)
-    matches = RawSQL(f"{POSTGRES_VECTOR} @@ %s::tsquery", [tsquery_expression(terms)], output_field=BooleanField())
+        match = _fts_match(terms, scope, archived)
+        return queryset.filter(id__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]))
+    matches = RawSQL(POSTGRES_MATCH, [tsquery_expression(terms)], output_field=BooleanField())
     return queryset.alias(search_match=matches).filter(search_match=True)
+
+
+def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str] | None, limit: int) -> list[int]:
+    """Ids of the newest live customers in `queryset` that match, without touching every match.
+
+    SQLite walks the FTS index newest-first and stops at `limit`; PostgreSQL lets its planner choose between
+    walking the primary key with the cheap stored-tsvector filter (broad queries) and the GIN index (rare ones).
+    """
+    terms = parse_query(query)
+    if not terms:
+        return []
+    if connection.vendor == "sqlite":
+        match = _fts_match(terms, scope, archived=False)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s ORDER BY rowid DESC LIMIT %s",
+                [match, limit],
+            )
+            candidates = [row[0] for row in cursor.fetchall()]
+        allowed = set(queryset.filter(id__in=candidates).values_list("id", flat=True))
+        return [row_id for row_id in candidates if row_id in allowed]
+    matches = RawSQL(POSTGRES_MATCH, [tsquery_expression(terms)], output_field=BooleanField())
+    return list(
+        queryset.alias(search_match=matches)
+        .filter(search_match=True)
+        .order_by("-id")
+        .values_list("id", flat=True)[:limit]
+    )

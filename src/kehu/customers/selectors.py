@@ -9,14 +9,14 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from kehu.accounts.access import require, scope_q
+from kehu.accounts.access import require, scope_q, scope_terms
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.pagination import Page, paginate
 from kehu.customers.models import Address, ContactPoint, Customer, Tag
-from kehu.customers.search_index import search_filter
+from kehu.customers.search_index import newest_matches, search_filter
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name")
 
@@ -116,7 +116,7 @@ def customer_list(
     for key, value in filters.attributes.items():
         queryset = queryset.filter(**{f"attributes__{key}": value})
     if filters.query.strip():
-        queryset = search_filter(queryset, filters.query)
+        queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
     queryset = (
         queryset.defer("search_document")
         .select_related("owner")
@@ -129,14 +129,17 @@ def customer_list(
 
 
 def customer_search(user: User, query: str, *, limit: int = 20) -> list[Customer]:
-    """The quick search box: customers in scope that match, most recently updated first."""
-    queryset = search_filter(customers_for_user(user).filter(archived_at__isnull=True), query)
-    return list(
-        queryset.defer("search_document", "attributes")
+    """The quick search box: the newest live customers in the user's scope that match what was typed."""
+    scoped = customers_for_user(user).filter(archived_at__isnull=True)
+    ids = newest_matches(scoped, query, scope=scope_terms(user), limit=limit)
+    found = (
+        scoped.filter(id__in=ids)
+        .defer("search_document", "attributes")
         .select_related("owner")
         .prefetch_related(Prefetch("contact_points", queryset=ContactPoint.objects.filter(is_primary=True)), "tags")
-        .order_by("-updated_at", "-id")[:limit]
+        .in_bulk()
     )
+    return [found[row_id] for row_id in ids if row_id in found]
 
 
 def tag_list(user: User) -> QuerySet[Tag]:

@@ -356,7 +356,7 @@ def customer_update(
         return customer
     _validate_customer(customer)
     customer.save(update_fields=[*changed, "updated_at"])
-    if set(changed) & set(NAME_FIELDS):
+    if set(changed) & {*NAME_FIELDS, "owner"}:
         _refresh(customer)
     audit_record(
         event=AuditEvent.CUSTOMER_UPDATED,
@@ -375,6 +375,7 @@ def _archived_set(*, actor: User, customer: Customer, archived: bool) -> Custome
         return customer
     customer.archived_at = timezone.now() if archived else None
     customer.save(update_fields=["archived_at", "updated_at"])
+    _refresh(customer)
     audit_record(
         event=AuditEvent.CUSTOMER_ARCHIVED if archived else AuditEvent.CUSTOMER_RESTORED,
         actor=actor,

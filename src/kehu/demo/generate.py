@@ -35,7 +35,7 @@ from kehu.commerce.models import Product
 from kehu.core.chinese import pinyin_initials, pinyin_readings
 from kehu.core.search import build_document
 from kehu.customers.models import Tag
-from kehu.customers.search_index import FTS_TABLE
+from kehu.customers.search_index import FTS_TABLE, scope_tokens
 from kehu.demo import data
 
 DEMO_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -569,7 +569,9 @@ class _BatchGenerator:
                     document,
                 )
             )
-            rows["fts"].append((customer_id, document))
+            rows["fts"].append(
+                (customer_id, document, scope_tokens(owner_id=owner.pk, team_id=owner.team_id, archived=False))
+            )
             for index, (kind, raw, value) in enumerate(points):
                 first_of_kind = all(points[j][0] != kind for j in range(index))
                 rows["points"].append(
@@ -845,7 +847,7 @@ def demo_load(
             if not writer.postgres:
                 with connection.cursor() as cursor:
                     cursor.executemany(
-                        f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, document) VALUES (%s, %s)", rows["fts"]
+                        f"INSERT OR REPLACE INTO {FTS_TABLE}(rowid, document, scope) VALUES (%s, %s, %s)", rows["fts"]
                     )
             for table in ("customers_customer", "commerce_order", "commerce_orderline"):
                 writer.sync_sequence(table)
