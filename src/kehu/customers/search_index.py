@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from kehu.core.search import QueryTerm, build_document, fts5_expression, parse_query, tsquery_expression
@@ -116,11 +116,18 @@ def search_filter(
     return queryset.alias(search_match=matches).filter(search_match=True)
 
 
+# How many of the newest customers PostgreSQL filters row by row before it turns to the GIN index.
+RECENT_WINDOW = 5000
+
+
 def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str] | None, limit: int) -> list[int]:
     """Ids of the newest live customers in `queryset` that match, without touching every match.
 
-    SQLite walks the FTS index newest-first and stops at `limit`; PostgreSQL lets its planner choose between
-    walking the primary key with the cheap stored-tsvector filter (broad queries) and the GIN index (rare ones).
+    SQLite walks the FTS index newest-first, narrowed by the scope tokens, and stops at `limit`.
+    PostgreSQL first filters the user's newest RECENT_WINDOW live customers one by one (cheap with the stored
+    tsvector, and enough for broad queries such as 王 or zs, whose GIN posting lists are long), then looks in
+    the GIN index (cheap for rare queries such as a phone's last digits). Each step's plan is fixed by the
+    query's shape, because the planner cannot estimate how many rows a prefix query matches.
     """
     terms = parse_query(query)
     if not terms:
@@ -135,10 +142,41 @@ def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str]
             candidates = [row[0] for row in cursor.fetchall()]
         allowed = set(queryset.filter(id__in=candidates).values_list("id", flat=True))
         return [row_id for row_id in candidates if row_id in allowed]
-    matches = RawSQL(POSTGRES_MATCH, [tsquery_expression(terms)], output_field=BooleanField())
-    return list(
-        queryset.alias(search_match=matches)
-        .filter(search_match=True)
+    tsquery = tsquery_expression(terms)
+    found: list[int] = []
+    if not all(term.prefixes[0].isdigit() for term in terms):
+        found = _newest_by_walking(queryset, tsquery, limit)
+    if len(found) < limit:
+        indexed = RawSQL(POSTGRES_MATCH, [tsquery], output_field=BooleanField())
+        # Ordering by `id + 0` keeps the planner from walking the primary key with the filter (that is
+        # _newest_by_walking); what is left is a GIN lookup, cheap exactly when the query is rare.
+        older = (
+            queryset.alias(search_match=indexed, order_key=F("id") + 0)
+            .filter(search_match=True)
+            .exclude(id__in=found)
+            .order_by("-order_key")
+            .values_list("id", flat=True)[: limit - len(found)]
+        )
+        found += list(older)
+    return found
+
+
+def _newest_by_walking(queryset: QuerySet[Customer], tsquery: str, limit: int) -> list[int]:
+    """Matches among the newest RECENT_WINDOW customers of `queryset`, filtered row by row (PostgreSQL).
+
+    Skipped for digits (phones and their last digits), which are rare by nature and go straight to the GIN
+    index.
+    """
+    recent = (
+        queryset.annotate(vector=RawSQL("customers_customer.search_vector", []))
         .order_by("-id")
-        .values_list("id", flat=True)[:limit]
+        .values("id", "vector")[:RECENT_WINDOW]
     )
+    recent_sql, recent_params = recent.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The inner LIMIT bounds the walk; the outer LIMIT stops it as soon as enough rows matched.
+        cursor.execute(
+            f"SELECT id FROM ({recent_sql}) AS recent WHERE vector @@ %s::tsquery LIMIT %s",
+            [*recent_params, tsquery, limit],
+        )
+        return sorted((row[0] for row in cursor.fetchall()), reverse=True)
