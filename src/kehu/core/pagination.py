@@ -13,11 +13,12 @@ from django.db.models import Model, Q, QuerySet
 from kehu.core.errors import ServiceValidationError
 
 ModelT = TypeVar("ModelT", bound=Model)
+ItemT = TypeVar("ItemT")
 
 
 @dataclass(frozen=True)
-class Page(Generic[ModelT]):
-    items: list[ModelT]
+class Page(Generic[ItemT]):
+    items: list[ItemT]
     next_cursor: str | None
 
 

@@ -138,6 +138,9 @@ class Customer(PublicIdModel):
             models.Index(fields=["team", "-created_at"], name="customer_team_created"),
             models.Index(fields=["lifecycle_stage"], name="customer_stage"),
             models.Index(fields=["-updated_at", "-id"], name="customer_updated"),
+            # The quick search walks a user's newest customers (kehu.customers.search_index.newest_matches).
+            models.Index(fields=["owner", "id"], name="customer_owner_id"),
+            models.Index(fields=["team", "id"], name="customer_team_id"),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ index; the records found are still fetched through the access helpers, which rem
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
@@ -116,8 +117,11 @@ def search_filter(
     return queryset.alias(search_match=matches).filter(search_match=True)
 
 
-# How many of the newest customers PostgreSQL filters row by row before it turns to the GIN index.
-RECENT_WINDOW = 5000
+# PostgreSQL quick search (see newest_matches): how many of the user's newest customers are filtered row by
+# row to estimate how common the query is, the most it will walk, and what one GIN match costs to fetch.
+WALK_SAMPLE = 2000
+WALK_MAX = 60000
+GIN_MATCH_MICROSECONDS = 10.0
 
 
 def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str] | None, limit: int) -> list[int]:
@@ -142,41 +146,76 @@ def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str]
             candidates = [row[0] for row in cursor.fetchall()]
         allowed = set(queryset.filter(id__in=candidates).values_list("id", flat=True))
         return [row_id for row_id in candidates if row_id in allowed]
-    tsquery = tsquery_expression(terms)
-    found: list[int] = []
-    if not all(term.prefixes[0].isdigit() for term in terms):
-        found = _newest_by_walking(queryset, tsquery, limit)
-    if len(found) < limit:
-        indexed = RawSQL(POSTGRES_MATCH, [tsquery], output_field=BooleanField())
-        # Ordering by `id + 0` keeps the planner from walking the primary key with the filter (that is
-        # _newest_by_walking); what is left is a GIN lookup, cheap exactly when the query is rare.
-        older = (
-            queryset.alias(search_match=indexed, order_key=F("id") + 0)
-            .filter(search_match=True)
-            .exclude(id__in=found)
-            .order_by("-order_key")
-            .values_list("id", flat=True)[: limit - len(found)]
-        )
-        found += list(older)
-    return found
+    return _newest_postgres(
+        queryset, tsquery_expression(terms), limit, rare=all(t.prefixes[0].isdigit() for t in terms)
+    )
 
 
-def _newest_by_walking(queryset: QuerySet[Customer], tsquery: str, limit: int) -> list[int]:
-    """Matches among the newest RECENT_WINDOW customers of `queryset`, filtered row by row (PostgreSQL).
+def _walk(
+    queryset: QuerySet[Customer], tsquery: str, *, below: int | None, rows: int, limit: int
+) -> tuple[list[int], int | None]:
+    """Filter the next `rows` newest customers of `queryset` (below id `below`) row by row.
 
-    Skipped for digits (phones and their last digits), which are rare by nature and go straight to the GIN
-    index.
+    Returns the matches, newest first (at most `limit`), and the lowest id walked when every row was walked.
     """
+    window = queryset if below is None else queryset.filter(id__lt=below)
     recent = (
-        queryset.annotate(vector=RawSQL("customers_customer.search_vector", []))
+        window.annotate(vector=RawSQL("customers_customer.search_vector", []))
         .order_by("-id")
-        .values("id", "vector")[:RECENT_WINDOW]
+        .values("id", "vector")[:rows]
     )
     recent_sql, recent_params = recent.query.sql_with_params()
     with connection.cursor() as cursor:
-        # The inner LIMIT bounds the walk; the outer LIMIT stops it as soon as enough rows matched.
         cursor.execute(
-            f"SELECT id FROM ({recent_sql}) AS recent WHERE vector @@ %s::tsquery LIMIT %s",
-            [*recent_params, tsquery, limit],
+            f"SELECT min(id), count(*), (array_agg(id ORDER BY id DESC) FILTER (WHERE vector @@ %s::tsquery))[1:%s] "
+            f"FROM ({recent_sql}) AS recent",
+            [tsquery, limit, *recent_params],
         )
-        return sorted((row[0] for row in cursor.fetchall()), reverse=True)
+        lowest, walked, matches = cursor.fetchone()
+    return list(matches or []), (lowest if walked == rows else None)
+
+
+def _newest_postgres(queryset: QuerySet[Customer], tsquery: str, limit: int, *, rare: bool) -> list[int]:
+    """Newest matches on PostgreSQL, choosing per query between walking rows and the GIN index.
+
+    The planner cannot estimate how many rows a prefix query matches, so kehu measures it: filtering the
+    newest WALK_SAMPLE customers row by row (cheap with the stored tsvector) gives both the query's frequency
+    and the cost of walking one row. Broad queries (王, zs) then finish by walking; rare ones (a phone's
+    last digits, an unusual name) by the GIN index, whose cost is the number of matches it must fetch.
+    """
+    found: list[int] = []
+    below: int | None = None
+    if not rare:
+        started = time.perf_counter()
+        found, below = _walk(queryset, tsquery, below=None, rows=WALK_SAMPLE, limit=limit)
+        microseconds_per_row = (time.perf_counter() - started) * 1e6 / WALK_SAMPLE
+        if len(found) >= limit or below is None:
+            return found[:limit]
+        frequency = max(len(found), 0.5) / WALK_SAMPLE
+        rows_needed = (limit - len(found)) / frequency
+        walk_cost = rows_needed * microseconds_per_row
+        gin_cost = _table_rows() * frequency * GIN_MATCH_MICROSECONDS
+        if walk_cost < gin_cost and rows_needed <= WALK_MAX:
+            more, lowest = _walk(
+                queryset, tsquery, below=below, rows=min(int(rows_needed * 2), WALK_MAX), limit=limit - len(found)
+            )
+            found += more
+            if len(found) >= limit or lowest is None:
+                return found[:limit]
+            below = lowest
+    indexed = RawSQL(POSTGRES_MATCH, [tsquery], output_field=BooleanField())
+    # Ordering by `id + 0` keeps the planner from walking the primary key with the filter (that is _walk's
+    # job); what is left is a GIN lookup, which fetches every match older than the rows already walked.
+    older = queryset.alias(search_match=indexed, order_key=F("id") + 0).filter(search_match=True)
+    if below is not None:
+        older = older.filter(id__lt=below)
+    found += older.order_by("-order_key").values_list("id", flat=True)[: limit - len(found)]
+    return found
+
+
+def _table_rows() -> float:
+    """The planner's estimate of the customer table's size: good enough to weigh the two strategies."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
+        row = cursor.fetchone()
+    return max(float(row[0]) if row else 0.0, 1.0)

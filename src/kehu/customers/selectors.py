@@ -15,8 +15,86 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.pagination import Page, paginate
-from kehu.customers.models import Address, ContactPoint, Customer, Tag
+from kehu.customers.models import Address, ContactKind, ContactPoint, Customer, Tag
 from kehu.customers.search_index import newest_matches, search_filter
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """What a list row or a search result shows, read with three flat queries instead of model instances."""
+
+    id: int
+    public_id: uuid.UUID
+    kind: str
+    display_name: str
+    company_name: str
+    lifecycle_stage: str
+    source_channel: str
+    owner_public_id: uuid.UUID | None
+    owner_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    archived: bool
+    primary_phone: tuple[str, str] | None  # (kind, value)
+    primary_email: str | None
+    tags: tuple[str, ...]
+
+
+def customer_summaries(ids: list[int]) -> list[CustomerSummary]:
+    """Summaries of customers already selected through scope, in the order of `ids`."""
+    if not ids:
+        return []
+    rows = Customer.objects.filter(id__in=ids).values_list(
+        "id",
+        "public_id",
+        "kind",
+        "display_name",
+        "company_name",
+        "lifecycle_stage",
+        "source_channel",
+        "owner__public_id",
+        "owner__display_name",
+        "owner__username",
+        "created_at",
+        "updated_at",
+        "archived_at",
+    )
+    phones: dict[int, tuple[str, str]] = {}
+    emails: dict[int, str] = {}
+    primaries = ContactPoint.objects.filter(
+        customer_id__in=ids, is_primary=True, kind__in=[ContactKind.MOBILE, ContactKind.PHONE, ContactKind.EMAIL]
+    ).values_list("customer_id", "kind", "value")
+    for customer_id, kind, value in primaries.order_by("customer_id", "kind"):
+        if kind == ContactKind.EMAIL:
+            emails[customer_id] = value
+        elif customer_id not in phones or kind == ContactKind.MOBILE:
+            phones[customer_id] = (kind, value)
+    tags: dict[int, list[str]] = {}
+    tagged = Customer.tags.through.objects.filter(customer_id__in=ids).values_list("customer_id", "tag__name")
+    for customer_id, name in tagged.order_by("tag__name"):
+        tags.setdefault(customer_id, []).append(name)
+    by_id = {
+        row[0]: CustomerSummary(
+            id=row[0],
+            public_id=row[1],
+            kind=row[2],
+            display_name=row[3],
+            company_name=row[4],
+            lifecycle_stage=row[5],
+            source_channel=row[6],
+            owner_public_id=row[7],
+            owner_name=row[8] or row[9] or "",
+            created_at=row[10],
+            updated_at=row[11],
+            archived=row[12] is not None,
+            primary_phone=phones.get(row[0]),
+            primary_email=emails.get(row[0]),
+            tags=tuple(tags.get(row[0], ())),
+        )
+        for row in rows
+    }
+    return [by_id[row_id] for row_id in ids if row_id in by_id]
+
 
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name")
 
@@ -86,7 +164,7 @@ def customer_list(
     sort: str = "-created_at",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[Customer]:
+) -> Page[CustomerSummary]:
     if sort not in SORTS:
         raise ServiceValidationError.single("sort", f"must be one of {', '.join(SORTS)}")
     queryset = customers_for_user(user)
@@ -117,29 +195,15 @@ def customer_list(
         queryset = queryset.filter(**{f"attributes__{key}": value})
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
-    queryset = (
-        queryset.defer("search_document")
-        .select_related("owner")
-        .prefetch_related(
-            Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "-is_primary", "id")),
-            "tags",
-        )
-    )
-    return paginate(queryset, sort=sort, cursor=cursor, limit=limit)
+    page = paginate(queryset.only("id", sort.lstrip("-")), sort=sort, cursor=cursor, limit=limit)
+    summaries = customer_summaries([customer.pk for customer in page.items])
+    return Page[CustomerSummary](items=summaries, next_cursor=page.next_cursor)
 
 
-def customer_search(user: User, query: str, *, limit: int = 20) -> list[Customer]:
+def customer_search(user: User, query: str, *, limit: int = 20) -> list[CustomerSummary]:
     """The quick search box: the newest live customers in the user's scope that match what was typed."""
     scoped = customers_for_user(user).filter(archived_at__isnull=True)
-    ids = newest_matches(scoped, query, scope=scope_terms(user), limit=limit)
-    found = (
-        scoped.filter(id__in=ids)
-        .defer("search_document", "attributes")
-        .select_related("owner")
-        .prefetch_related(Prefetch("contact_points", queryset=ContactPoint.objects.filter(is_primary=True)), "tags")
-        .in_bulk()
-    )
-    return [found[row_id] for row_id in ids if row_id in found]
+    return customer_summaries(newest_matches(scoped, query, scope=scope_terms(user), limit=limit))
 
 
 def tag_list(user: User) -> QuerySet[Tag]:
