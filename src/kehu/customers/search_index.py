@@ -154,9 +154,10 @@ def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str]
 def _walk(
     queryset: QuerySet[Customer], tsquery: str, *, below: int | None, rows: int, limit: int
 ) -> tuple[list[int], int | None]:
-    """Filter the next `rows` newest customers of `queryset` (below id `below`) row by row.
+    """Filter the next `rows` newest customers of `queryset` (below id `below`) row by row, newest first.
 
-    Returns the matches, newest first (at most `limit`), and the lowest id walked when every row was walked.
+    Stops at `limit` matches. Otherwise every row was walked, and the lowest id walked is returned too
+    (None when no older customer is left), so that the next step starts below it.
     """
     window = queryset if below is None else queryset.filter(id__lt=below)
     recent = (
@@ -166,13 +167,16 @@ def _walk(
     )
     recent_sql, recent_params = recent.query.sql_with_params()
     with connection.cursor() as cursor:
+        # The inner LIMIT bounds the walk; the outer LIMIT stops it as soon as enough rows matched.
         cursor.execute(
-            f"SELECT min(id), count(*), (array_agg(id ORDER BY id DESC) FILTER (WHERE vector @@ %s::tsquery))[1:%s] "
-            f"FROM ({recent_sql}) AS recent",
-            [tsquery, limit, *recent_params],
+            f"SELECT id FROM ({recent_sql}) AS recent WHERE vector @@ %s::tsquery LIMIT %s",
+            [*recent_params, tsquery, limit],
         )
-        lowest, walked, matches = cursor.fetchone()
-    return list(matches or []), (lowest if walked == rows else None)
+        matches = sorted((row[0] for row in cursor.fetchall()), reverse=True)
+    if len(matches) >= limit:
+        return matches, None
+    last = window.order_by("-id").values_list("id", flat=True)[rows - 1 : rows]
+    return matches, next(iter(last), None)
 
 
 def _newest_postgres(queryset: QuerySet[Customer], tsquery: str, limit: int, *, rare: bool) -> list[int]:
@@ -190,14 +194,14 @@ def _newest_postgres(queryset: QuerySet[Customer], tsquery: str, limit: int, *, 
         found, below = _walk(queryset, tsquery, below=None, rows=WALK_SAMPLE, limit=limit)
         microseconds_per_row = (time.perf_counter() - started) * 1e6 / WALK_SAMPLE
         if len(found) >= limit or below is None:
-            return found[:limit]
+            return found[:limit]  # enough, or every customer walked
         frequency = max(len(found), 0.5) / WALK_SAMPLE
         rows_needed = (limit - len(found)) / frequency
         walk_cost = rows_needed * microseconds_per_row
         gin_cost = _table_rows() * frequency * GIN_MATCH_MICROSECONDS
         if walk_cost < gin_cost and rows_needed <= WALK_MAX:
             more, lowest = _walk(
-                queryset, tsquery, below=below, rows=min(int(rows_needed * 2), WALK_MAX), limit=limit - len(found)
+                queryset, tsquery, below=below, rows=min(int(rows_needed * 3), WALK_MAX), limit=limit - len(found)
             )
             found += more
             if len(found) >= limit or lowest is None:

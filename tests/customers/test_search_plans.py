@@ -1,0 +1,40 @@
+"""Every plan the PostgreSQL quick search can choose returns the same newest-first matches."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from kehu.accounts.models import User
+from kehu.customers import search_index
+from kehu.customers.selectors import customers_for_user
+from tests.conftest import Api
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customers(as_alice: Api, as_charlie: Api) -> list[str]:
+    """Twelve of alice's customers; every third is a 王, and charlie has a 王 too."""
+    ids = []
+    for index in range(12):
+        name = "王" + "一二三四五六七八九十甲乙"[index] if index % 3 == 0 else "李" + "一二三四五六七八九十甲乙"[index]
+        ids.append(as_alice.post("/customers", {"display_name": name}).json()["id"])
+    as_charlie.post("/customers", {"display_name": "王大"})
+    return ids
+
+
+@pytest.mark.parametrize("gin_cost", [0.0, 1e9], ids=["prefers-gin", "prefers-walking"])
+@pytest.mark.parametrize(("sample", "limit"), [(2, 2), (2, 3), (3, 10), (50, 10)])
+def test_plans_agree(
+    customers: list[str], alice: User, monkeypatch: pytest.MonkeyPatch, gin_cost: float, sample: int, limit: int
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the walking and GIN plans exist on PostgreSQL only")
+    monkeypatch.setattr(search_index, "WALK_SAMPLE", sample)
+    monkeypatch.setattr(search_index, "GIN_MATCH_MICROSECONDS", gin_cost)
+    scoped = customers_for_user(alice).filter(archived_at__isnull=True)
+    expected = list(scoped.filter(display_name__startswith="王").order_by("-id").values_list("id", flat=True))
+    assert len(expected) == 4
+    assert search_index.newest_matches(scoped, "王", scope=None, limit=limit) == expected[:limit]
+    assert search_index.newest_matches(scoped, "wang", scope=None, limit=limit) == expected[:limit]
