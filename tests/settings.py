@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("KEHU_SECRET_KEY", "tests-only-secret-key-that-is-long-enough-0123456789")
 os.environ.setdefault("KEHU_DEBUG", "false")
+os.environ.setdefault("KEHU_ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from kehu.settings import *  # noqa: F403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -96,6 +96,23 @@ def on_unauthenticated(request: HttpRequest, error: AuthenticationError) -> Http
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return _errors(request, error.status_code, [{"field": None, "reason": str(error)}])
+
+
+class RejectNulCharactersMiddleware:
+    """Refuse API requests that carry a NUL character: no field may hold one, and PostgreSQL cannot store it."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            query = request.META.get("QUERY_STRING", "")
+            if "%00" in query or "\x00" in query or b"\\u0000" in request.body or b"\x00" in request.body:
+                return JsonResponse(
+                    {"errors": [{"field": None, "reason": "the request contains a NUL character"}]}, status=400
+                )
+        response: HttpResponse = self.get_response(request)
+        return response
 
 
 class ApiAuditContextMiddleware:

@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kehu.api.RejectNulCharactersMiddleware",
     "kehu.api.ApiAuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

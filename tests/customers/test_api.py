@@ -414,3 +414,30 @@ def test_quick_search_lists_newest_first_and_ignores_index_internals(as_alice: A
     assert [c["id"] for c in as_alice.get("/search", q="zhang", limit=2).json()] == ids[:0:-1]
     for internal in ["live", f"o{alice.pk}", "onone", "archived"]:
         assert as_alice.get("/search", q=internal).json() == [], internal
+
+
+def test_patch_null_clears_only_optional_fields(as_alice: Api, zhangsan: dict[str, Any]) -> None:
+    as_alice.patch(f"/customers/{zhangsan['id']}", {"birthday": "1990-05-01"})
+    refused = as_alice.patch(f"/customers/{zhangsan['id']}", {"display_name": None, "birthday": None})
+    assert errors_of(refused) == {"display_name": "may not be null; leave it out to keep it"}
+    assert customer_row(zhangsan["id"]).birthday is not None
+    cleared = as_alice.patch(f"/customers/{zhangsan['id']}", {"birthday": None})
+    assert cleared.json()["birthday"] is None
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(as_alice: Api) -> None:
+    in_query = as_alice.get("/customers", q="张\x00三")
+    assert in_query.status_code == 400
+    assert in_query.json() == {"errors": [{"field": None, "reason": "the request contains a NUL character"}]}
+    in_body = as_alice.post("/customers", {"display_name": "王\x00五"})
+    assert in_body.status_code == 400
+    assert Customer.objects.count() == 0
+
+
+def test_custom_field_bounds_must_fit(api_for: Callable[[User], Api], db: None) -> None:
+    as_admin = api_for(make_user("root", Role.ADMIN))
+    response = as_admin.post(
+        "/custom-fields", {"key": "x", "label": "x", "field_type": "decimal", "max_value": -2.5e16}
+    )
+    assert response.status_code == 422
+    assert "max_value" in errors_of(response)

@@ -91,3 +91,17 @@ def test_scope_and_roles(
         marketer.post("/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "x"}).status_code == 403
     )
     assert Interaction.objects.count() == 2
+
+
+def test_patch_refuses_null_for_required_fields(as_alice: Api, zhangsan: dict[str, Any]) -> None:
+    logged = as_alice.post(
+        "/interactions", {"customer": zhangsan["id"], "kind": "call", "subject": "回访", "satisfaction": 4}
+    ).json()
+    refused = as_alice.patch(f"/interactions/{logged['id']}", {"occurred_at": None, "kind": None})
+    assert refused.status_code == 422
+    assert errors_of(refused) == {
+        "kind": "may not be null; leave it out to keep it",
+        "occurred_at": "may not be null; leave it out to keep it",
+    }
+    cleared = as_alice.patch(f"/interactions/{logged['id']}", {"satisfaction": None})
+    assert cleared.json()["satisfaction"] is None

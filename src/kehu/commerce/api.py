@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kehu.accounts.roles import Action
 from kehu.commerce import selectors, services
 from kehu.commerce.models import Order, Product
-from kehu.core.api_support import ErrorOut, request_user
+from kehu.core.api_support import ErrorOut, patch_values, request_user
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.pagination import paginate
 from kehu.customers.selectors import customer_get_for_user
@@ -203,15 +203,15 @@ def products_create(request: HttpRequest, payload: ProductIn) -> Status[ProductO
 def products_update(request: HttpRequest, sku: str, payload: ProductPatch) -> ProductOut:
     user = request_user(request)
     product = selectors.product_get_for_user(user, sku)
-    return _product_out(services.product_update(actor=user, product=product, **payload.dict(exclude_unset=True)))
+    return _product_out(services.product_update(actor=user, product=product, **patch_values(payload)))
 
 
 @router.get("/orders", response={200: OrderPageOut, **ERRORS})
 def orders_list(
     request: HttpRequest,
     customer: uuid.UUID | None = None,
-    payment_status: str = "",
-    status: str = "",
+    payment_status: Literal["", "paid", "unpaid", "overdue", "refunded"] = "",
+    status: Literal["", "pending", "confirmed", "shipped", "completed", "cancelled"] = "",
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ) -> OrderPageOut:
@@ -285,7 +285,7 @@ def orders_get(request: HttpRequest, order_id: str) -> OrderOut:
 def orders_update(request: HttpRequest, order_id: str, payload: OrderPatch) -> OrderOut:
     user = request_user(request)
     order = selectors.order_get_for_user(user, order_id, Action.CHANGE)
-    services.order_update(actor=user, order=order, **payload.dict(exclude_unset=True))
+    services.order_update(actor=user, order=order, **patch_values(payload))
     return _order_out(selectors.order_get_for_user(user, order_id))
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.http import HttpRequest
 from ninja import Schema
 
 from kehu.accounts.models import User
+from kehu.core.errors import FieldError, ServiceValidationError
 
 
 class FieldErrorOut(Schema):
@@ -22,3 +23,12 @@ class ErrorOut(Schema):
 def request_user(request: HttpRequest) -> User:
     """The user the API authenticated (session or token); routers only run after authentication."""
     return cast(User, request.auth)  # type: ignore[attr-defined]
+
+
+def patch_values(payload: Schema, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields a PATCH sent; an explicit null is refused unless the field may be emptied."""
+    given = payload.dict(exclude_unset=True)
+    refused = sorted(name for name, value in given.items() if value is None and name not in nullable)
+    if refused:
+        raise ServiceValidationError([FieldError(name, "may not be null; leave it out to keep it") for name in refused])
+    return given

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kehu.accounts.access import allows, require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
-from kehu.core.api_support import ErrorOut, request_user
+from kehu.core.api_support import ErrorOut, patch_values, request_user
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.masking import mask_contact, mask_text
 from kehu.customers import selectors, services
@@ -36,6 +36,7 @@ from kehu.interactions.selectors import customer_timeline
 
 router = Router(tags=["customers"])
 ERRORS: dict[int, type[Schema]] = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+LIMIT = Decimal("99999999999999")  # what CustomFieldDefinition.min_value / max_value can hold
 
 
 # ---- schemas -------------------------------------------------------------------------------------------
@@ -217,8 +218,8 @@ class CustomFieldIn(Schema):
     required: bool = False
     choices: list[str] = Field(default_factory=list, max_length=200)
     max_length: int | None = Field(None, ge=1, le=2000)
-    min_value: Decimal | None = None
-    max_value: Decimal | None = None
+    min_value: Decimal | None = Field(None, ge=-LIMIT, le=LIMIT, max_digits=18, decimal_places=4)
+    max_value: Decimal | None = Field(None, ge=-LIMIT, le=LIMIT, max_digits=18, decimal_places=4)
 
 
 class CustomFieldPatch(Schema):
@@ -226,8 +227,8 @@ class CustomFieldPatch(Schema):
     required: bool | None = None
     choices: list[str] | None = Field(None, max_length=200)
     max_length: int | None = Field(None, ge=1, le=2000)
-    min_value: Decimal | None = None
-    max_value: Decimal | None = None
+    min_value: Decimal | None = Field(None, ge=-LIMIT, le=LIMIT, max_digits=18, decimal_places=4)
+    max_value: Decimal | None = Field(None, ge=-LIMIT, le=LIMIT, max_digits=18, decimal_places=4)
     active: bool | None = None
 
 
@@ -486,7 +487,7 @@ def customers_get(request: HttpRequest, customer_id: str) -> dict[str, Any]:
 def customers_update(request: HttpRequest, customer_id: str, payload: CustomerPatch) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
-    given = payload.dict(exclude_unset=True)
+    given = patch_values(payload, nullable=frozenset({"birthday", "parent"}))
     clear_parent = "parent" in given and given["parent"] is None
     values = {k: v for k, v in given.items() if k not in {"owner", "parent", "attributes"}}
     services.customer_update(
@@ -552,7 +553,7 @@ def contact_points_update(
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     point = selectors.contact_point_get_for_user(user, customer, point_id)
-    point = services.contact_point_update(actor=user, point=point, **payload.dict(exclude_unset=True))
+    point = services.contact_point_update(actor=user, point=point, **patch_values(payload))
     return contact_point_out(point, _may_see_personal(user))
 
 
@@ -680,7 +681,11 @@ def custom_fields_update(request: HttpRequest, key: str, payload: CustomFieldPat
     if definition is None:
         raise NotFoundError
     return _field_out(
-        services.custom_field_update(actor=user, definition=definition, **payload.dict(exclude_unset=True))
+        services.custom_field_update(
+            actor=user,
+            definition=definition,
+            **patch_values(payload, nullable=frozenset({"max_length", "min_value", "max_value"})),
+        )
     )
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.roles import Action
-from kehu.core.api_support import ErrorOut, request_user
+from kehu.core.api_support import ErrorOut, patch_values, request_user
 from kehu.core.pagination import paginate
 from kehu.customers.selectors import customer_get_for_user
 from kehu.interactions import selectors, services
@@ -114,5 +114,6 @@ def interactions_get(request: HttpRequest, interaction_id: str) -> InteractionOu
 def interactions_update(request: HttpRequest, interaction_id: str, payload: InteractionPatch) -> InteractionOut:
     user = request_user(request)
     interaction = selectors.interaction_get_for_user(user, interaction_id, Action.CHANGE)
-    services.interaction_update(actor=user, interaction=interaction, **payload.dict(exclude_unset=True))
+    changes = patch_values(payload, nullable=frozenset({"satisfaction"}))
+    services.interaction_update(actor=user, interaction=interaction, **changes)
     return _out(selectors.interaction_get_for_user(user, interaction_id))
