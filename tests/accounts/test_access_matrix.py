@@ -1,0 +1,269 @@
+"""Every API operation × every role × the actor's own, a teammate's and another team's record.
+
+Allowed combinations must succeed; the others must answer 403 (the role lacks the action) or 404 (the
+record is out of scope) and change nothing. The operations come from the OpenAPI schema, so a new endpoint
+fails `test_every_operation_is_in_the_matrix` until its access rules are written down here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from kehu.accounts.models import ApiToken, Team, User
+from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_allows, role_scope
+from kehu.accounts.services import api_token_create
+from kehu.api import api
+from kehu.audit.models import AuditRecord
+from kehu.commerce.models import Order, OrderLine, OrderReturn, Product
+from kehu.commerce.services import OrderLineInput, order_create, product_create
+from kehu.customers.models import Address, ContactPoint, Customer, CustomFieldDefinition, Tag
+from kehu.customers.services import (
+    AddressInput,
+    ContactPointInput,
+    custom_field_define,
+    customer_create,
+)
+from kehu.interactions.models import Interaction
+from kehu.interactions.services import interaction_log
+from tests.conftest import make_user
+
+CUST, PROD, ORD, INTR = ObjectType.CUSTOMER, ObjectType.PRODUCT, ObjectType.ORDER, ObjectType.INTERACTION
+TAG, FIELD = ObjectType.TAG, ObjectType.CUSTOM_FIELD
+V, NEW, CHG, ARC = Action.VIEW, Action.CREATE, Action.CHANGE, Action.ARCHIVE
+SCOPE = "scope"  # the record must be within the actor's scope
+RELATIONS = ("own", "team", "other")
+
+
+@dataclass(frozen=True)
+class Operation:
+    checks: tuple[Any, ...]  # (object type, action) role checks and SCOPE, in the order the code applies them
+    body: dict[str, Any] | None = None
+    listing: str = ""  # for list operations: the key whose ids must include the target exactly when in scope
+    scoped_record: bool = field(default=False)
+
+    @property
+    def record(self) -> bool:
+        return SCOPE in self.checks or self.scoped_record
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/customers"): Operation(((CUST, V),), listing="customer", scoped_record=True),
+    ("POST", "/customers"): Operation(((CUST, NEW),), {"display_name": "矩阵客户"}),
+    ("GET", "/search"): Operation(((CUST, V),), listing="customer", scoped_record=True),
+    ("GET", "/customers/{customer_id}"): Operation(((CUST, V), SCOPE)),
+    ("PATCH", "/customers/{customer_id}"): Operation(((CUST, CHG), SCOPE), {"job_title": "经理"}),
+    ("POST", "/customers/{customer_id}/archive"): Operation(((CUST, ARC), SCOPE), {}),
+    ("POST", "/customers/{customer_id}/restore"): Operation(((CUST, ARC), SCOPE), {}),
+    ("GET", "/customers/{customer_id}/timeline"): Operation(((CUST, V), SCOPE)),
+    ("GET", "/customers/{customer_id}/contact-points"): Operation(((CUST, V), SCOPE)),
+    ("POST", "/customers/{customer_id}/contact-points"): Operation(
+        ((CUST, CHG), SCOPE), {"kind": "email", "value": "matrix@example.com"}
+    ),
+    ("PATCH", "/customers/{customer_id}/contact-points/{point_id}"): Operation(((CUST, CHG), SCOPE), {"label": "工作"}),
+    ("DELETE", "/customers/{customer_id}/contact-points/{point_id}"): Operation(((CUST, CHG), SCOPE)),
+    ("GET", "/customers/{customer_id}/addresses"): Operation(((CUST, V), SCOPE)),
+    ("POST", "/customers/{customer_id}/addresses"): Operation(((CUST, CHG), SCOPE), {"raw": "北京市朝阳区建国路88号"}),
+    ("PUT", "/customers/{customer_id}/addresses/{address_id}"): Operation(
+        ((CUST, CHG), SCOPE), {"province": "浙江省", "city": "杭州市", "district": "西湖区", "street": "文三路1号"}
+    ),
+    ("DELETE", "/customers/{customer_id}/addresses/{address_id}"): Operation(((CUST, CHG), SCOPE)),
+    ("GET", "/tags"): Operation(((TAG, V),)),
+    ("POST", "/tags"): Operation(((TAG, NEW),), {"name": "矩阵标签"}),
+    ("POST", "/customers/{customer_id}/tags"): Operation(((CUST, CHG), SCOPE), {"names": ["VIP"]}),
+    ("DELETE", "/customers/{customer_id}/tags/{tag_name}"): Operation(((CUST, CHG), SCOPE)),
+    ("GET", "/custom-fields"): Operation(((FIELD, V),)),
+    ("POST", "/custom-fields"): Operation(((FIELD, NEW),), {"key": "level", "label": "等级", "field_type": "text"}),
+    ("PATCH", "/custom-fields/{key}"): Operation(((FIELD, CHG),), {"label": "年度预算"}),
+    ("GET", "/choices"): Operation(()),
+    ("GET", "/products"): Operation(((PROD, V),)),
+    ("POST", "/products"): Operation(((PROD, NEW),), {"sku": "M1", "name": "矩阵产品", "price": "9.90"}),
+    ("GET", "/products/{sku}"): Operation(((PROD, V),)),
+    ("PATCH", "/products/{sku}"): Operation(((PROD, V), (PROD, CHG)), {"name": "新名称"}),
+    ("GET", "/orders"): Operation(((ORD, V),), listing="order", scoped_record=True),
+    ("POST", "/orders"): Operation(
+        ((CUST, CHG), SCOPE, (PROD, V), (ORD, NEW)),
+        {"customer": "{customer_id}", "channel": "store", "lines": [{"sku": "P1", "quantity": 1}]},
+    ),
+    ("GET", "/orders/{order_id}"): Operation(((ORD, V), SCOPE)),
+    ("PATCH", "/orders/{order_id}"): Operation(((ORD, CHG), SCOPE), {"status": "completed"}),
+    ("POST", "/orders/{order_id}/returns"): Operation(((ORD, CHG), SCOPE), {"line": "{line_id}", "quantity": 1}),
+    ("GET", "/interactions"): Operation(((INTR, V),), listing="interaction", scoped_record=True),
+    ("POST", "/interactions"): Operation(
+        ((CUST, V), SCOPE, (INTR, NEW)), {"customer": "{customer_id}", "kind": "call", "subject": "矩阵回访"}
+    ),
+    ("GET", "/interactions/{interaction_id}"): Operation(((INTR, V), SCOPE)),
+    ("PATCH", "/interactions/{interaction_id}"): Operation(((INTR, CHG), SCOPE), {"subject": "改过"}),
+    ("GET", "/me"): Operation(()),
+    ("GET", "/tokens"): Operation(()),
+    ("POST", "/tokens"): Operation((), {"name": "矩阵令牌"}),
+    ("DELETE", "/tokens/{token_id}"): Operation(()),
+}
+
+
+def _schema_operations() -> set[tuple[str, str]]:
+    schema = api.get_openapi_schema(path_prefix="")
+    return {(method.upper(), path) for path, methods in schema["paths"].items() for method in methods}
+
+
+def test_every_operation_is_in_the_matrix() -> None:
+    assert _schema_operations() == set(OPERATIONS)
+
+
+def _in_scope(role: Role, relation: str) -> bool:
+    scope = role_scope(role)
+    return (
+        scope is Scope.ALL
+        or (scope is Scope.TEAM and relation in ("own", "team"))
+        or (scope is Scope.OWN and relation == "own")
+    )
+
+
+def expected_status(operation: Operation, role: Role, relation: str) -> int | None:
+    """403 or 404 for the first check that fails, None when the call must succeed."""
+    for check in operation.checks:
+        if check == SCOPE:
+            if not _in_scope(role, relation):
+                return 404
+        elif not role_allows(role, *check):
+            return 403
+    return None
+
+
+@dataclass
+class World:
+    actor: User
+    customer: Customer
+    point: ContactPoint
+    address: Address
+    order: Order
+    line: OrderLine
+    interaction: Interaction
+    token: ApiToken
+
+
+def _world(role: Role, relation: str) -> World:
+    east, south = Team.objects.create(name="east"), Team.objects.create(name="south")
+    actor = make_user("actor", role, east)
+    owners = {
+        "own": actor,
+        "team": make_user("teammate", Role.SALES_REP, east),
+        "other": make_user("outsider", Role.SALES_REP, south),
+    }
+    root = make_user("root", Role.ADMIN)
+    with transaction.atomic():
+        product = product_create(actor=root, sku="P1", name="产品", price=Decimal("100.00"))
+        custom_field_define(actor=root, key="budget", label="预算", field_type="integer")
+        customer = customer_create(
+            actor=root,
+            owner=owners[relation],
+            values={"display_name": "张三矩阵"},
+            tags=["VIP"],
+            contact_points=[ContactPointInput(kind="mobile", value="13812345678")],
+            addresses=[AddressInput(raw="广东省深圳市南山区科技园路1号")],
+        )
+        order = order_create(actor=root, customer=customer, lines=[OrderLineInput(product, 2)], channel="store")
+        interaction = interaction_log(actor=root, customer=customer, kind="call", subject="回访")
+        token = api_token_create(actor=actor, name="own").token
+    return World(
+        actor=actor,
+        customer=customer,
+        point=customer.contact_points.get(),
+        address=customer.addresses.get(),
+        order=order,
+        line=order.lines.get(),
+        interaction=interaction,
+        token=token,
+    )
+
+
+def _snapshot() -> dict[str, Any]:
+    models = [
+        Customer,
+        ContactPoint,
+        Address,
+        Tag,
+        CustomFieldDefinition,
+        Product,
+        Order,
+        OrderLine,
+        OrderReturn,
+        Interaction,
+    ]
+    state: dict[str, Any] = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+    state["tagging"] = list(Customer.tags.through.objects.order_by("pk").values())
+    state["tokens"] = list(ApiToken.objects.order_by("pk").values("pk", "revoked_at"))
+    state["audit"] = AuditRecord.objects.count()
+    return state
+
+
+def _fill(text: str, world: World) -> str:
+    return text.format(
+        customer_id=world.customer.public_id,
+        point_id=world.point.pk,
+        address_id=world.address.pk,
+        tag_name="VIP",
+        key="budget",
+        sku="P1",
+        order_id=world.order.public_id,
+        interaction_id=world.interaction.public_id,
+        token_id=world.token.pk,
+        line_id=world.line.pk,
+    )
+
+
+def _body(value: Any, world: World) -> Any:
+    if isinstance(value, dict):
+        return {key: _body(item, world) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_body(item, world) for item in value]
+    if isinstance(value, str) and value.startswith("{"):
+        filled = _fill(value, world)
+        return int(filled) if filled.isdigit() else filled
+    return value
+
+
+CASES = [
+    (method, path, role, relation)
+    for (method, path), operation in OPERATIONS.items()
+    for role, relation in itertools.product(Role, RELATIONS if operation.record else ("own",))
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "role", "relation"), CASES)
+def test_access(method: str, path: str, role: Role, relation: str) -> None:
+    operation = OPERATIONS[(method, path)]
+    world = _world(role, relation)
+    client = Client()
+    client.force_login(world.actor)
+    url = "/api/v1" + _fill(path, world)
+    kwargs: dict[str, Any] = {}
+    if operation.listing == "customer" and path == "/search":
+        kwargs["data"] = {"q": "张三矩阵"}
+    if operation.body is not None:
+        kwargs = {"data": json.dumps(_body(operation.body, world)), "content_type": "application/json"}
+    before = _snapshot()
+    response = getattr(client, method.lower())(url, **kwargs)
+    expected = expected_status(operation, role, relation)
+    if expected is not None:
+        assert response.status_code == expected, response.content
+        assert _snapshot() == before, "a refused request changed data"
+        return
+    assert 200 <= response.status_code < 300, response.content
+    if operation.listing:
+        body = response.json()
+        items = body["items"] if isinstance(body, dict) else body
+        target = {
+            "customer": world.customer.public_id,
+            "order": world.order.public_id,
+            "interaction": world.interaction.public_id,
+        }[operation.listing]
+        assert (str(target) in {item["id"] for item in items}) == _in_scope(role, relation)
