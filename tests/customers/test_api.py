@@ -441,3 +441,15 @@ def test_custom_field_bounds_must_fit(api_for: Callable[[User], Api], db: None) 
     )
     assert response.status_code == 422
     assert "max_value" in errors_of(response)
+
+
+def test_parent_loops_are_refused(as_alice: Api) -> None:
+    group = as_alice.post("/customers", {"kind": "organization", "display_name": "华信集团"}).json()
+    branch = as_alice.post(
+        "/customers", {"kind": "organization", "display_name": "华信深圳", "parent": group["id"]}
+    ).json()
+    loop = as_alice.patch(f"/customers/{group['id']}", {"parent": branch["id"]})
+    assert errors_of(loop) == {"parent": "the parent belongs to this customer already; that would be a loop"}
+    itself = as_alice.patch(f"/customers/{group['id']}", {"parent": group["id"]})
+    assert errors_of(itself) == {"parent": "a customer cannot be its own parent"}
+    assert customer_row(group["id"]).parent_id is None

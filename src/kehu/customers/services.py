@@ -159,6 +159,8 @@ def _validate_customer(customer: Customer) -> None:
             errors.append(FieldError("parent", "a customer cannot be its own parent"))
         elif customer.parent is not None and customer.parent.kind != CustomerKind.ORGANIZATION:
             errors.append(FieldError("parent", "the parent must be an organisation"))
+        elif customer.pk and _is_ancestor(customer.pk, customer.parent_id):
+            errors.append(FieldError("parent", "the parent belongs to this customer already; that would be a loop"))
     if customer.external_id:
         clash = Customer.objects.filter(source_system=customer.source_system, external_id=customer.external_id)
         if customer.pk:
@@ -167,6 +169,18 @@ def _validate_customer(customer: Customer) -> None:
             errors.append(FieldError("external_id", "another customer from this source system has this external id"))
     if errors:
         raise ServiceValidationError(errors)
+
+
+def _is_ancestor(customer_id: int, parent_id: int, *, depth: int = 50) -> bool:
+    """Whether `customer_id` is `parent_id` or one of its ancestors (organisation trees are shallow)."""
+    current: int | None = parent_id
+    for _ in range(depth):
+        if current is None:
+            return False
+        if current == customer_id:
+            return True
+        current = Customer.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+    return True  # deeper than any real group structure: refuse rather than loop
 
 
 def _check_owner(actor: User, owner: User | None) -> None:
