@@ -5,8 +5,13 @@ import os
 os.environ.setdefault("KEHU_SECRET_KEY", "tests-only-secret-key-that-is-long-enough-0123456789")
 os.environ.setdefault("KEHU_DEBUG", "false")
 os.environ.setdefault("KEHU_ALLOWED_HOSTS", "testserver,localhost")
+os.environ.setdefault("KEHU_HTTPS", "false")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from kehu.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Production serves hashed files from `kehu collectstatic`; the tests render templates without running it.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise warns about a missing one
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

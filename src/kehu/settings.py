@@ -119,6 +119,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kehu.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,14 +163,44 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # `kehu collectstatic` fills it; WhiteNoise serves it, compressed and cached
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
+# HTTPS is assumed outside development: redirect, HSTS, secure cookies. KEHU_HTTPS=false serves plain HTTP
+# (a trusted intranet only); KEHU_BEHIND_PROXY=true trusts X-Forwarded-Proto from the reverse proxy.
+KEHU_HTTPS = env_bool("KEHU_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = KEHU_HTTPS
+SECURE_HSTS_SECONDS = env_int("KEHU_HSTS_SECONDS", 31536000 if KEHU_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("KEHU_HSTS_PRELOAD", False)
+# kehu often runs on one host of a company domain whose other hosts it cannot vouch for: HSTS for
+# subdomains and the browsers' preload list are the administrator's decision, not a default.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+if env_bool("KEHU_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("KEHU_SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = KEHU_HTTPS
+CSRF_COOKIE_SECURE = KEHU_HTTPS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Scripts only from kehu itself (no inline scripts); inline style attributes are allowed for the API docs.
+KEHU_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 LOGIN_URL = "/accounts/login/"
