@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,12 @@ from kehu.customers.models import Customer
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_head_file(settings: Any, tmp_path: Path) -> None:
+    """Each test's database has its own chain, so each gets its own head file outside it."""
+    settings.KEHU_AUDIT_HEAD_FILE = tmp_path / "audit-head.json"
 
 
 @dataclass

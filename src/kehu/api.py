@@ -13,6 +13,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from kehu.accounts.api import router as accounts_router
 from kehu.accounts.models import User
 from kehu.accounts.services import api_token_authenticate
+from kehu.audit.api import router as audit_router
 from kehu.audit.context import audit_context
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
@@ -50,6 +51,7 @@ api.add_router("/", customers_router)
 api.add_router("/", commerce_router)
 api.add_router("/", interactions_router)
 api.add_router("/", accounts_router)
+api.add_router("/", audit_router)
 
 
 def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:

@@ -66,6 +66,10 @@ if len(KEHU_CURRENCY) != 3 or not KEHU_CURRENCY.isalpha():
 
 KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN").upper()
 
+# The audit chain's head is also written here, outside the database, so that a database rewritten or
+# restored from an older copy is detected by `kehu audit verify`. Keep it on other storage than the database.
+KEHU_AUDIT_HEAD_FILE = Path(env_str("KEHU_AUDIT_HEAD_FILE", str(VAR_DIR / "audit-head.json")))
+
 
 def _database() -> dict[str, Any]:
     default_url = f"sqlite:///{VAR_DIR / 'kehu.sqlite3'}"

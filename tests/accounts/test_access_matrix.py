@@ -105,6 +105,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/tokens"): Operation(()),
     ("POST", "/tokens"): Operation((), {"name": "矩阵令牌"}),
     ("DELETE", "/tokens/{token_id}"): Operation(()),
+    ("GET", "/audit"): Operation(((ObjectType.AUDIT, V),)),
+    ("GET", "/audit/export"): Operation(((ObjectType.AUDIT, V),)),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from io import StringIO
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from kehu.audit.models import AuditChainHead, AuditEvent, AuditRecord
-from kehu.audit.services import audit_record, audit_verify
+from kehu.audit.services import GENESIS_HASH, audit_record, audit_verify, compute_hash
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def history(as_alice: Api, zhangsan: dict[str, Any]) -> list[AuditRecord]:
 def test_chain_verifies(history: list[AuditRecord]) -> None:
     out = StringIO()
     call_command("audit", "verify", stdout=out)
-    assert out.getvalue().strip() == f"audit chain intact: {len(history)} records verified"
+    assert out.getvalue().splitlines()[0] == f"audit chain intact: {len(history)} records verified"
     assert [r.sequence for r in history] == list(range(1, len(history) + 1))
     assert all(r.previous_hash == p.record_hash for p, r in itertools.pairwise(history))
 
@@ -82,3 +83,41 @@ def test_failed_change_leaves_no_audit_record(as_alice: Api) -> None:
     )
     assert response.status_code == 422
     assert AuditRecord.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_head_file_outside_the_database_detects_a_rewritten_or_truncated_log(settings: Any) -> None:
+    def change(target: str) -> None:
+        with transaction.atomic():
+            audit_record(event=AuditEvent.TAG_CREATED, actor=None, target_type="tag", target_id=target)
+
+    for target in ("1", "2", "3"):
+        change(target)
+    head = json.loads(settings.KEHU_AUDIT_HEAD_FILE.read_text())
+    last = AuditRecord.objects.order_by("-sequence").first()
+    assert last is not None
+    assert (head["sequence"], head["hash"]) == (last.sequence, last.record_hash)
+    out = StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert f"head file: matches the head file (#{last.sequence})" in out.getvalue()
+
+    # Someone rewrites the whole chain consistently inside the database: only the file can tell.
+    previous = GENESIS_HASH
+    for record in AuditRecord.objects.order_by("sequence"):
+        record.target_id = "forged"
+        record.previous_hash = previous
+        record.record_hash = compute_hash(record)
+        record.save()
+        previous = record.record_hash
+    AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
+    report = audit_verify()
+    assert (report.broken_sequence, report.reason) == (
+        last.sequence,
+        "it differs from the head file outside the database: the log was rewritten",
+    )
+
+    # The database is put back to an older state, one record shorter.
+    AuditRecord.objects.filter(sequence=last.sequence).delete()
+    AuditChainHead.objects.filter(pk=1).update(last_sequence=last.sequence - 1)
+    with pytest.raises(CommandError, match="restored from an older copy"):
+        call_command("audit", "verify")

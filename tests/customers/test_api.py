@@ -453,3 +453,22 @@ def test_parent_loops_are_refused(as_alice: Api) -> None:
     itself = as_alice.patch(f"/customers/{group['id']}", {"parent": group["id"]})
     assert errors_of(itself) == {"parent": "a customer cannot be its own parent"}
     assert customer_row(group["id"]).parent_id is None
+
+
+def test_times_with_any_offset_are_stored_in_utc(as_alice: Api, zhangsan: dict[str, Any]) -> None:
+    odd = as_alice.get("/customers", created_before="2099-01-01T00:00:00-23:01")
+    assert odd.status_code == 200
+    assert [c["id"] for c in odd.json()["items"]] == [zhangsan["id"]]
+    logged = as_alice.post(
+        "/interactions",
+        {"customer": zhangsan["id"], "kind": "visit", "subject": "拜访", "occurred_at": "2026-01-05T09:30:00+08:00"},
+    )
+    assert logged.json()["occurred_at"].startswith("2026-01-05T01:30:00")
+    naive = as_alice.post(
+        "/interactions",
+        {"customer": zhangsan["id"], "kind": "visit", "subject": "拜访", "occurred_at": "2026-01-05T09:30:00"},
+    )
+    assert naive.json()["occurred_at"].startswith("2026-01-05T01:30:00")  # read in Asia/Shanghai
+    edge = as_alice.get("/customers", created_after="0001-01-01T00:00:00+23:00")
+    assert edge.status_code == 422
+    assert "created_after" in errors_of(edge)

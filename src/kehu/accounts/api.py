@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from kehu.accounts import services
 from kehu.accounts.models import ApiToken
 from kehu.accounts.roles import GRANTS, Role, role_scope
-from kehu.core.api_support import ErrorOut, request_user
+from kehu.core.api_support import ErrorOut, UtcDatetime, request_user
 from kehu.core.errors import NotFoundError
 
 router = Router(tags=["accounts"])
@@ -30,7 +30,7 @@ class MeOut(Schema):
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    expires_at: dt.datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenOut(Schema):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -96,7 +98,41 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
     AuditRecord.objects.bulk_create(records, batch_size=2000)
     head.last_sequence, head.last_hash = sequence, previous_hash
     head.save(update_fields=["last_sequence", "last_hash"])
+    transaction.on_commit(lambda: head_file_write(sequence=sequence, record_hash=previous_hash))
     return records
+
+
+def head_file_read() -> tuple[int, str] | None:
+    path = Path(settings.KEHU_AUDIT_HEAD_FILE)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["sequence"]), str(data["hash"])
+    except (ValueError, KeyError, TypeError):
+        raise AuditHeadFileError(f"{path} is not an audit head file kehu wrote") from None
+
+
+def head_file_write(*, sequence: int, record_hash: str) -> None:
+    """Record the committed chain head outside the database; never move it backwards."""
+    path = Path(settings.KEHU_AUDIT_HEAD_FILE)
+    try:
+        current = head_file_read()
+    except AuditHeadFileError:
+        current = None
+    if current is not None and current[0] >= sequence:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(
+        json.dumps({"sequence": sequence, "hash": record_hash, "written_at": timezone.now().isoformat()}),
+        encoding="utf-8",
+    )
+    os.replace(temporary, path)
+
+
+class AuditHeadFileError(Exception):
+    """The head file exists but cannot be read."""
 
 
 def audit_record(
@@ -126,6 +162,7 @@ class ChainReport:
     broken_sequence: int | None
     broken_id: int | None
     reason: str
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -161,16 +198,41 @@ def audit_verify() -> ChainReport:
         expected_sequence += 1
         checked += 1
         last = record
+    end = last.sequence if last else 0
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_sequence != (last.sequence if last else 0):
+    if head is not None and head.last_sequence != end:
         return ChainReport(
             checked,
-            (last.sequence if last else 0) + 1,
+            end + 1,
             None,
             f"the chain head says {head.last_sequence} records but the log ends at #{checked}: records were removed",
         )
-    return ChainReport(checked, None, None, "")
+    return _compare_head_file(checked, end)
 
 
-def occurred(value: datetime) -> str:
-    return value.isoformat()
+def _compare_head_file(checked: int, end: int) -> ChainReport:
+    """The chain must contain the head recorded outside the database, with the same hash."""
+    try:
+        outside = head_file_read()
+    except AuditHeadFileError as error:
+        return ChainReport(checked, None, None, "", note=str(error))
+    if outside is None:
+        return ChainReport(checked, None, None, "", note=f"no head file at {settings.KEHU_AUDIT_HEAD_FILE} yet")
+    sequence, record_hash = outside
+    if sequence > end:
+        return ChainReport(
+            checked,
+            end + 1,
+            None,
+            f"the head file outside the database records #{sequence} but the log ends at #{end}: records were "
+            "removed or the database was restored from an older copy",
+        )
+    record = AuditRecord.objects.filter(sequence=sequence).first()
+    if record is None or record.record_hash != record_hash:
+        return ChainReport(
+            checked,
+            sequence,
+            record.id if record else None,
+            "it differs from the head file outside the database: the log was rewritten",
+        )
+    return ChainReport(checked, None, None, "", note=f"matches the head file (#{sequence})")

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kehu.accounts.roles import Action
 from kehu.commerce import selectors, services
 from kehu.commerce.models import Order, Product
-from kehu.core.api_support import ErrorOut, patch_values, request_user
+from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.pagination import paginate
 from kehu.customers.selectors import customer_get_for_user
@@ -63,7 +63,7 @@ class OrderIn(Schema):
     number: str = Field("", max_length=40)
     channel: Literal["website", "ecommerce", "app", "store", "phone", "sales", "distributor"]
     status: Literal["pending", "confirmed", "shipped", "completed", "cancelled"] = "confirmed"
-    placed_at: dt.datetime | None = None
+    placed_at: UtcDatetime | None = None
     currency: str = Field("", max_length=3)
     discount: Money = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2)
     payment_status: Literal["paid", "unpaid", "overdue", "refunded"] = "unpaid"
@@ -125,7 +125,7 @@ class ReturnIn(Schema):
     line: int
     quantity: int = Field(ge=1, le=1_000_000)
     reason: str = Field("", max_length=500)
-    returned_at: dt.datetime | None = None
+    returned_at: UtcDatetime | None = None
 
 
 def _product_out(product: Product) -> ProductOut:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+import datetime as dt
+from typing import Annotated, Any, cast
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Schema
+from pydantic import AfterValidator
 
 from kehu.accounts.models import User
 from kehu.core.errors import FieldError, ServiceValidationError
@@ -32,3 +35,16 @@ def patch_values(payload: Schema, *, nullable: frozenset[str] = frozenset()) -> 
     if refused:
         raise ServiceValidationError([FieldError(name, "may not be null; leave it out to keep it") for name in refused])
     return given
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    """Aware, in UTC: a naive time is read in kehu's time zone; offsets PostgreSQL cannot store are gone."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates kehu can store") from None
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_to_utc)]

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kehu.accounts.access import allows, require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
-from kehu.core.api_support import ErrorOut, patch_values, request_user
+from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.masking import mask_contact, mask_text
 from kehu.customers import selectors, services
@@ -391,8 +391,8 @@ class CustomerListQuery(Schema):
     region: str = ""
     customer_type: str = ""
     province: str = ""
-    created_after: dt.datetime | None = None
-    created_before: dt.datetime | None = None
+    created_after: UtcDatetime | None = None
+    created_before: UtcDatetime | None = None
     archived: bool = False
     attribute: list[str] = Field(default_factory=list, description="custom field filter written key=value")
     sort: Literal["-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name"] = (

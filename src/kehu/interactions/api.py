@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.roles import Action
-from kehu.core.api_support import ErrorOut, patch_values, request_user
+from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.pagination import paginate
 from kehu.customers.selectors import customer_get_for_user
 from kehu.interactions import selectors, services
@@ -28,7 +28,7 @@ class InteractionIn(Schema):
     channel: str = Field("", max_length=50)
     subject: str = Field("", max_length=200)
     body: str = Field("", max_length=20000)
-    occurred_at: dt.datetime | None = None
+    occurred_at: UtcDatetime | None = None
     outcome: str = Field("", max_length=200)
     satisfaction: int | None = Field(None, ge=1, le=5)
 
@@ -39,7 +39,7 @@ class InteractionPatch(Schema):
     channel: str | None = Field(None, max_length=50)
     subject: str | None = Field(None, max_length=200)
     body: str | None = Field(None, max_length=20000)
-    occurred_at: dt.datetime | None = None
+    occurred_at: UtcDatetime | None = None
     outcome: str | None = Field(None, max_length=200)
     satisfaction: int | None = Field(None, ge=1, le=5)
 

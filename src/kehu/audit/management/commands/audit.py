@@ -27,3 +27,5 @@ class Command(BaseCommand):
                     f"{report.checked} records before it verified"
                 )
             self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.checked} records verified"))
+            if report.note:
+                self.stdout.write(f"head file: {report.note}")
