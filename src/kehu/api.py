@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -15,6 +16,8 @@ from kehu.accounts.models import User
 from kehu.accounts.services import api_token_authenticate
 from kehu.audit.api import router as audit_router
 from kehu.audit.context import audit_context
+from kehu.audit.models import AuditEvent
+from kehu.audit.services import audit_record
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
 from kehu.customers.api import router as customers_router
@@ -87,6 +90,14 @@ def on_not_found(request: HttpRequest, error: NotFoundError) -> HttpResponse:
 
 @api.exception_handler(PermissionDeniedError)
 def on_denied(request: HttpRequest, error: PermissionDeniedError) -> HttpResponse:
+    actor = getattr(request, "auth", None)
+    with transaction.atomic():
+        audit_record(
+            event=AuditEvent.PERMISSION_DENIED,
+            actor=actor if isinstance(actor, User) else None,
+            target_type=error.object_type,
+            extra={"action": error.action, "method": request.method, "path": request.path[:200]},
+        )
     return _errors(request, 403, [{"field": None, "reason": str(error)}])
 
 

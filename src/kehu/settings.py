@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kehu.api.RejectNulCharactersMiddleware",
     "kehu.api.ApiAuditContextMiddleware",
@@ -206,6 +207,15 @@ KEHU_CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+# Sign-in throttling (OWASP ASVS 2.2): this many failures within the window lock a user name for the window;
+# an address gets four times as many tries, so one office behind NAT is not locked out by one user.
+KEHU_SIGNIN_MAX_FAILURES = env_int("KEHU_SIGNIN_MAX_FAILURES", 5, minimum=1)
+KEHU_SIGNIN_LOCK_MINUTES = env_int("KEHU_SIGNIN_LOCK_MINUTES", 15, minimum=1)
+# Sessions end after this much inactivity, and in any case this long after signing in.
+KEHU_SESSION_IDLE_MINUTES = env_int("KEHU_SESSION_IDLE_MINUTES", 30, minimum=1)
+KEHU_SESSION_ABSOLUTE_HOURS = env_int("KEHU_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = KEHU_SESSION_ABSOLUTE_HOURS * 3600
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

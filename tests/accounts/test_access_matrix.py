@@ -21,7 +21,7 @@ from kehu.accounts.models import ApiToken, Team, User
 from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_allows, role_scope
 from kehu.accounts.services import api_token_create
 from kehu.api import api
-from kehu.audit.models import AuditRecord
+from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.commerce.models import Order, OrderLine, OrderReturn, Product
 from kehu.commerce.services import OrderLineInput, order_create, product_create
 from kehu.customers.models import Address, ContactPoint, Customer, CustomFieldDefinition, Tag
@@ -202,7 +202,7 @@ def _snapshot() -> dict[str, Any]:
     state: dict[str, Any] = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
     state["tagging"] = list(Customer.tags.through.objects.order_by("pk").values())
     state["tokens"] = list(ApiToken.objects.order_by("pk").values("pk", "revoked_at"))
-    state["audit"] = AuditRecord.objects.count()
+    state["audit"] = AuditRecord.objects.exclude(event=AuditEvent.PERMISSION_DENIED).count()
     return state
 
 
@@ -253,11 +253,15 @@ def test_access(method: str, path: str, role: Role, relation: str) -> None:
     if operation.body is not None:
         kwargs = {"data": json.dumps(_body(operation.body, world)), "content_type": "application/json"}
     before = _snapshot()
+    denials = AuditRecord.objects.filter(event=AuditEvent.PERMISSION_DENIED).count()
     response = getattr(client, method.lower())(url, **kwargs)
     expected = expected_status(operation, role, relation)
     if expected is not None:
         assert response.status_code == expected, response.content
         assert _snapshot() == before, "a refused request changed data"
+        # A refusal by role is audited; out-of-scope records answer 404 as if they did not exist.
+        audited = AuditRecord.objects.filter(event=AuditEvent.PERMISSION_DENIED).count() - denials
+        assert audited == (1 if expected == 403 else 0)
         return
     assert 200 <= response.status_code < 300, response.content
     if operation.listing:

@@ -205,6 +205,11 @@ def test_analyst_sees_masked_values_and_cannot_write(
     assert analyst.patch(f"/customers/{zhangsan['id']}", {"display_name": "x"}).status_code == 403
     assert customer_row(zhangsan["id"]).display_name == "张三"
     assert audit_count() == before
+    denied = AuditRecord.objects.filter(event=AuditEvent.PERMISSION_DENIED).order_by("sequence")
+    assert [(r.actor_label, r.target_type, r.extra["action"]) for r in denied] == [
+        ("ana", "customer", "create"),
+        ("ana", "customer", "change"),
+    ]
 
 
 def test_auditor_cannot_read_customers(zhangsan: dict[str, Any], api_for: Callable[[User], Api], db: None) -> None:

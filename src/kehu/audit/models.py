@@ -33,6 +33,12 @@ class AuditEvent(models.TextChoices):
     TOKEN_CREATED = "token.created", _("API token created")
     TOKEN_REVOKED = "token.revoked", _("API token revoked")
     DEMO_LOADED = "demo.loaded", _("Demo data loaded")
+    USER_SIGNED_IN = "user.signed_in", _("Signed in")
+    USER_SIGN_IN_FAILED = "user.sign_in_failed", _("Sign-in failed")
+    USER_LOCKED_OUT = "user.locked_out", _("Sign-in refused: locked out")
+    USER_SIGNED_OUT = "user.signed_out", _("Signed out")
+    SESSION_EXPIRED = "user.session_expired", _("Session expired")
+    PERMISSION_DENIED = "permission.denied", _("Permission denied")
 
 
 class AuditRecord(models.Model):
