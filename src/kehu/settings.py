@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.interactions",
     "kehu.web",
+    "kehu.ops",
 ]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     INSTALLED_APPS.append("django.contrib.postgres")
