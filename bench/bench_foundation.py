@@ -37,6 +37,7 @@ def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
     env["KEHU_SECRET_KEY"] = "bench-only-secret-key-0123456789-abcdefghij"
     env["KEHU_VAR_DIR"] = str(ROOT / "var" / "bench")
     env["KEHU_ALLOWED_HOSTS"] = "testserver"
+    env["KEHU_HTTPS"] = "false"  # the test client speaks plain HTTP
     if backend == "sqlite":
         path = ROOT / "var" / "bench" / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm") if fresh else ():

@@ -217,9 +217,17 @@ def _newest_postgres(queryset: QuerySet[Customer], tsquery: str, limit: int, *, 
     return found
 
 
+_table_rows_cache: tuple[float, float] = (0.0, 0.0)  # (read at, rows)
+
+
 def _table_rows() -> float:
-    """The planner's estimate of the customer table's size: good enough to weigh the two strategies."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
-        row = cursor.fetchone()
-    return max(float(row[0]) if row else 0.0, 1.0)
+    """The planner's estimate of the customer table's size, re-read once a minute: enough to weigh the plans."""
+    global _table_rows_cache
+    read_at, rows = _table_rows_cache
+    if time.monotonic() - read_at > 60:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
+            row = cursor.fetchone()
+        rows = max(float(row[0]) if row else 0.0, 1.0)
+        _table_rows_cache = (time.monotonic(), rows)
+    return rows
