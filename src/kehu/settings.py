@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "kehu.interactions",
     "kehu.web",
     "kehu.ops",
+    "kehu.privacy",
 ]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     INSTALLED_APPS.append("django.contrib.postgres")
