@@ -272,7 +272,13 @@ def order_return_record(
         reason=reason.strip(),
         returned_at=returned_at or timezone.now(),
     )
-    fully_returned = all((sum(r.quantity for r in each.returns.all())) >= each.quantity for each in order.lines.all())
+    returned_by_line = dict(
+        OrderReturn.objects.filter(order=order)
+        .values("line_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("line_id", "total")
+    )
+    fully_returned = all(returned_by_line.get(each.pk, 0) >= each.quantity for each in order.lines.all())
     if fully_returned and order.payment_status == PaymentStatus.PAID:
         order.payment_status = PaymentStatus.REFUNDED
         order.save(update_fields=["payment_status", "updated_at"])

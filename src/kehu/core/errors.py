@@ -22,9 +22,6 @@ class ServiceValidationError(Exception):
     def single(cls, field: str, reason: str) -> ServiceValidationError:
         return cls(FieldError(field=field, reason=reason))
 
-    def prefixed(self, prefix: str) -> ServiceValidationError:
-        return ServiceValidationError([FieldError(f"{prefix}.{e.field}", e.reason) for e in self.errors])
-
 
 class NotFoundError(Exception):
     """The object does not exist or lies outside the user's scope; callers cannot tell which."""

@@ -43,9 +43,6 @@ class SourceChannel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-ONLINE_CHANNELS = frozenset({SourceChannel.WEBSITE, SourceChannel.ECOMMERCE, SourceChannel.SOCIAL, SourceChannel.APP})
-
-
 class Industry(models.TextChoices):
     UNKNOWN = "", _("Unknown")
     MANUFACTURING = "manufacturing", _("Manufacturing")

@@ -128,7 +128,7 @@ def newest_matches(queryset: QuerySet[Customer], query: str, *, scope: list[str]
     """Ids of the newest live customers in `queryset` that match, without touching every match.
 
     SQLite walks the FTS index newest-first, narrowed by the scope tokens, and stops at `limit`.
-    PostgreSQL first filters the user's newest RECENT_WINDOW live customers one by one (cheap with the stored
+    PostgreSQL first filters the user's newest WALK_SAMPLE live customers one by one (cheap with the stored
     tsvector, and enough for broad queries such as 王 or zs, whose GIN posting lists are long), then looks in
     the GIN index (cheap for rare queries such as a phone's last digits). Each step's plan is fixed by the
     query's shape, because the planner cannot estimate how many rows a prefix query matches.

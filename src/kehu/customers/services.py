@@ -14,7 +14,7 @@ from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_scope
 from kehu.audit.models import AuditEvent
-from kehu.audit.services import audit_record
+from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.core.address import parse_address
 from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError
@@ -418,23 +418,23 @@ def _child_changed(
     customer: Customer,
     event: AuditEvent,
     target_type: str,
-    target_id: int,
+    target_ids: Sequence[int],
     fields: Sequence[str] = (),
     reindex: bool = False,
+    primaries: bool = True,
 ) -> None:
-    """After a contact point, address or tag changed: fix primaries, bump the customer, reindex, audit."""
-    _primaries_fix(customer)
+    """After contact points, addresses or tags changed: fix primaries, bump the customer, reindex, audit each."""
+    if primaries:
+        _primaries_fix(customer)
     customer.updated_at = timezone.now()
     customer.save(update_fields=["updated_at"])
     if reindex:
         _refresh(customer)
-    audit_record(
-        event=event,
+    audit_record_many(
         actor=actor,
-        target_type=target_type,
-        target_id=str(target_id),
-        customer_id=customer.pk,
-        fields=fields,
+        entries=[
+            AuditEntry(event, target_type, str(target_id), customer.pk, tuple(fields)) for target_id in target_ids
+        ],
     )
 
 
@@ -452,7 +452,7 @@ def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInpu
         customer=customer,
         event=AuditEvent.CONTACT_POINT_ADDED,
         target_type="contact_point",
-        target_id=point.pk,
+        target_ids=[point.pk],
         fields=["kind", "value"],
         reindex=True,
     )
@@ -497,7 +497,7 @@ def contact_point_update(
         customer=point.customer,
         event=AuditEvent.CONTACT_POINT_UPDATED,
         target_type="contact_point",
-        target_id=point.pk,
+        target_ids=[point.pk],
         fields=changed,
         reindex=True,
     )
@@ -515,7 +515,7 @@ def contact_point_remove(*, actor: User, point: ContactPoint) -> None:
         customer=customer,
         event=AuditEvent.CONTACT_POINT_REMOVED,
         target_type="contact_point",
-        target_id=point_id,
+        target_ids=[point_id],
         reindex=True,
     )
 
@@ -532,7 +532,7 @@ def address_add(*, actor: User, customer: Customer, item: AddressInput) -> Addre
         customer=customer,
         event=AuditEvent.ADDRESS_ADDED,
         target_type="address",
-        target_id=address.pk,
+        target_ids=[address.pk],
         fields=[name for name in ("province", "city", "district", "street", "postal_code") if getattr(address, name)],
     )
     address.refresh_from_db()
@@ -566,7 +566,7 @@ def address_update(*, actor: User, address: Address, item: AddressInput) -> Addr
         customer=address.customer,
         event=AuditEvent.ADDRESS_UPDATED,
         target_type="address",
-        target_id=address.pk,
+        target_ids=[address.pk],
         fields=changed,
     )
     address.refresh_from_db()
@@ -579,7 +579,7 @@ def address_remove(*, actor: User, address: Address) -> None:
     customer, address_id = address.customer, address.pk
     address.delete()
     _child_changed(
-        actor=actor, customer=customer, event=AuditEvent.ADDRESS_REMOVED, target_type="address", target_id=address_id
+        actor=actor, customer=customer, event=AuditEvent.ADDRESS_REMOVED, target_type="address", target_ids=[address_id]
     )
 
 
@@ -593,13 +593,9 @@ def _tag_name_clean(name: str) -> str:
 
 
 def _tags_get_or_create(actor: User, names: Iterable[str]) -> list[Tag]:
-    tags: list[Tag] = []
-    for name in dict.fromkeys(_tag_name_clean(name) for name in names):
-        tag = Tag.objects.filter(name=name).first()
-        if tag is None:
-            tag = tag_create(actor=actor, name=name)
-        tags.append(tag)
-    return tags
+    wanted = list(dict.fromkeys(_tag_name_clean(name) for name in names))
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=wanted)}
+    return [existing.get(name) or tag_create(actor=actor, name=name) for name in wanted]
 
 
 @transaction.atomic
@@ -621,15 +617,16 @@ def customer_tags_add(*, actor: User, customer: Customer, names: Sequence[str]) 
     tags = _tags_get_or_create(actor, names)
     present = set(customer.tags.values_list("pk", flat=True))
     new = [tag for tag in tags if tag.pk not in present]
-    for tag in new:
-        customer.tags.add(tag)
+    if new:
+        customer.tags.add(*new)
         _child_changed(
             actor=actor,
             customer=customer,
             event=AuditEvent.CUSTOMER_TAGGED,
             target_type="tag",
-            target_id=tag.pk,
+            target_ids=[tag.pk for tag in new],
             fields=["tags"],
+            primaries=False,
         )
     return tags
 
@@ -644,8 +641,9 @@ def customer_tag_remove(*, actor: User, customer: Customer, tag: Tag) -> None:
             customer=customer,
             event=AuditEvent.CUSTOMER_UNTAGGED,
             target_type="tag",
-            target_id=tag.pk,
+            target_ids=[tag.pk],
             fields=["tags"],
+            primaries=False,
         )
 
 

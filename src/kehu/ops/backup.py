@@ -101,13 +101,18 @@ def postgres_sums(url: str) -> dict[str, TableSum]:
 
 
 def _postgres_url(name: str | None = None) -> str:
+    """A libpq connection string for the configured server (psycopg and pg_dump both take it), quoted safely."""
+    from psycopg.conninfo import make_conninfo
+
     config = settings.DATABASES["default"]
-    user = config.get("USER") or ""
-    password = config.get("PASSWORD") or ""
-    host = config.get("HOST") or "localhost"
-    port = config.get("PORT") or 5432
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    return f"postgresql://{credentials}{host}:{port}/{name or config['NAME']}"
+    parts = {
+        "host": config.get("HOST") or "localhost",
+        "port": config.get("PORT") or 5432,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "dbname": name or config["NAME"],
+    }
+    return str(make_conninfo("", **{key: value for key, value in parts.items() if value is not None}))
 
 
 def _run(command: list[str]) -> None:
