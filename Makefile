@@ -6,6 +6,11 @@ HOST ?= 127.0.0.1:8000
 DEMO_CUSTOMERS ?= 2000
 KEHU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
+# Lint-only settings: never used to store anything.
+LINT_ENV := KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh \
+	KEHU_ENCRYPTION_KEYS=lint:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+	KEHU_BLIND_INDEX_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+
 .PHONY: run test test-sqlite test-postgres lint format bench clean
 
 $(BIN)/python:
@@ -46,9 +51,8 @@ test-postgres: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
-	KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh $(BIN)/mypy
-	KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh KEHU_VAR_DIR=$(CURDIR)/var/lint \
-		$(BIN)/kehu makemigrations --check --dry-run
+	$(LINT_ENV) $(BIN)/mypy
+	$(LINT_ENV) KEHU_VAR_DIR=$(CURDIR)/var/lint $(BIN)/kehu makemigrations --check --dry-run
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix src tests bench scripts

@@ -27,6 +27,7 @@ def _fast_passwords(settings: Any) -> None:
 def _own_audit_head_file(settings: Any, tmp_path: Path) -> None:
     """Each test's database has its own chain, so each gets its own head file outside it."""
     settings.KEHU_AUDIT_HEAD_FILE = tmp_path / "audit-head.json"
+    settings.KEHU_ERASURE_JOURNAL = tmp_path / "erasure-journal.jsonl"
 
 
 @dataclass

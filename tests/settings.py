@@ -6,6 +6,12 @@ os.environ.setdefault("KEHU_SECRET_KEY", "tests-only-secret-key-that-is-long-eno
 os.environ.setdefault("KEHU_DEBUG", "false")
 os.environ.setdefault("KEHU_ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("KEHU_HTTPS", "false")
+# Fixed test keys (never used anywhere else): k2 encrypts, k1 still decrypts.
+os.environ.setdefault(
+    "KEHU_ENCRYPTION_KEYS",
+    "k2:dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS10d28tLS0=,k1:dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS1vbmUtLS0=",
+)
+os.environ.setdefault("KEHU_BLIND_INDEX_KEY", "dGVzdHMtb25seS1ibGluZC1pbmRleC1rZXktLS0tLS0=")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from kehu.settings import *  # noqa: F403

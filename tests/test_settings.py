@@ -18,6 +18,27 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[s
     return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=False)
 
 
+KEYS = {
+    "KEHU_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+    "KEHU_BLIND_INDEX_KEY": "B" * 43 + "=",
+}
+
+
+def test_production_needs_encryption_keys_and_checks_them(tmp_path: Path) -> None:
+    secret = {"KEHU_SECRET_KEY": "x" * 40}
+    assert "KEHU_ENCRYPTION_KEYS (or KEHU_ENCRYPTION_KEYS_FILE) is required" in _start(secret, tmp_path).stderr
+    short = _start({**secret, **KEYS, "KEHU_ENCRYPTION_KEYS": "k1:c2hvcnQ="}, tmp_path).stderr
+    assert "KEHU_ENCRYPTION_KEYS key k1 must be 32 bytes (44 base64 characters), not 5 bytes" in short
+    twice = _start(
+        {**secret, **KEYS, "KEHU_ENCRYPTION_KEYS": KEYS["KEHU_ENCRYPTION_KEYS"] + "," + KEYS["KEHU_ENCRYPTION_KEYS"]},
+        tmp_path,
+    ).stderr
+    assert "KEHU_ENCRYPTION_KEYS: the key id k1 appears twice" in twice
+    groups = _start({**secret, **KEYS, "KEHU_ENCRYPTED_FIELDS": "contact,names"}, tmp_path).stderr
+    assert "KEHU_ENCRYPTED_FIELDS" in groups
+    assert _start({**secret, **KEYS}, tmp_path).returncode == 0
+
+
 def test_defaults_with_development_key(tmp_path: Path) -> None:
     result = _start({"KEHU_DEBUG": "true"}, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -34,7 +55,7 @@ def test_production_needs_a_key(tmp_path: Path) -> None:
 
 
 def test_bad_values_name_the_variable(tmp_path: Path) -> None:
-    key = {"KEHU_SECRET_KEY": "x" * 40}
+    key = {"KEHU_SECRET_KEY": "x" * 40, **KEYS}
     assert (
         "KEHU_TIME_ZONE='Mars/Base' is not a known time zone"
         in _start({**key, "KEHU_TIME_ZONE": "Mars/Base"}, tmp_path).stderr

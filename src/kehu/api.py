@@ -22,6 +22,7 @@ from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
 from kehu.customers.api import router as customers_router
 from kehu.interactions.api import router as interactions_router
+from kehu.privacy.api import router as privacy_router
 
 
 class TokenAuth(HttpBearer):
@@ -55,6 +56,7 @@ api.add_router("/", commerce_router)
 api.add_router("/", interactions_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
+api.add_router("/", privacy_router)
 
 
 def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:

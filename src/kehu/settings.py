@@ -9,6 +9,7 @@ from typing import Any
 
 import dj_database_url
 
+from kehu.core.crypto import KeyringError, key_decode, key_generate, keyring_parse
 from kehu.core.env import (
     ConfigurationError,
     env_bool,
@@ -46,6 +47,45 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _development_key(name: str, file_name: str, make: str) -> str:
+    """Development only: a key generated once into var/, like the secret key."""
+    if not DEBUG:
+        raise ConfigurationError(
+            f"{name} (or {name}_FILE) is required when KEHU_DEBUG is off; see docs/guide/en/operations.md "
+            "(keys are generated into var/ only with KEHU_DEBUG=true)"
+        )
+    key_file = VAR_DIR / file_name
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(make, encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+# Field encryption (kehu.core.crypto): the first key encrypts, all of them decrypt; ids travel with each value.
+# The blind-index key makes lookups of encrypted values possible; it never rotates with the encryption keys.
+try:
+    KEHU_ENCRYPTION_KEYS = keyring_parse(
+        env_secret("KEHU_ENCRYPTION_KEYS")
+        or _development_key("KEHU_ENCRYPTION_KEYS", "encryption-keys", f"k1:{key_generate()}\n")
+    )
+    KEHU_BLIND_INDEX_KEY = key_decode(
+        env_secret("KEHU_BLIND_INDEX_KEY")
+        or _development_key("KEHU_BLIND_INDEX_KEY", "blind-index-key", key_generate()),
+        name="KEHU_BLIND_INDEX_KEY",
+    )
+except KeyringError as error:
+    raise ConfigurationError(str(error)) from None
+# Which optional groups of personal fields are encrypted (kehu.privacy.classification.PROTECTED_GROUPS);
+# ID numbers and bank accounts always are. After changing it, `kehu keys rotate` converts stored values.
+KEHU_ENCRYPTED_FIELDS = frozenset(env_list("KEHU_ENCRYPTED_FIELDS", ["contact", "address", "birthday"]))
+if KEHU_ENCRYPTED_FIELDS - {"contact", "address", "birthday"} - {"none"}:
+    raise ConfigurationError(
+        f"KEHU_ENCRYPTED_FIELDS: {', '.join(sorted(KEHU_ENCRYPTED_FIELDS))} — use contact, address, birthday or none"
+    )
+KEHU_ENCRYPTED_FIELDS = (KEHU_ENCRYPTED_FIELDS - {"none"}) | {"id_number", "bank_account"}
 ALLOWED_HOSTS = env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 
 TIME_ZONE = env_str("KEHU_TIME_ZONE", "Asia/Shanghai")
@@ -70,6 +110,13 @@ KEHU_PHONE_REGION = env_str("KEHU_PHONE_REGION", "CN").upper()
 # restored from an older copy is detected by `kehu audit verify`. Keep it on other storage than the database.
 KEHU_AUDIT_HEAD_FILE = Path(env_str("KEHU_AUDIT_HEAD_FILE", str(VAR_DIR / "audit-head.json")))
 
+# Data-subject requests are due this many days after receipt (PIPL leaves it to "promptly"; GB/T 35273 says 15
+# working days, GDPR one month). Retention anonymises only what its report flagged this many days before.
+KEHU_SUBJECT_REQUEST_DAYS = env_int("KEHU_SUBJECT_REQUEST_DAYS", 15, minimum=1)
+KEHU_RETENTION_GRACE_DAYS = env_int("KEHU_RETENTION_GRACE_DAYS", 14, minimum=0)
+# Erasures are also noted here (public ids only), outside the database: restoring an older backup erases them again.
+KEHU_ERASURE_JOURNAL = Path(env_str("KEHU_ERASURE_JOURNAL", str(VAR_DIR / "erasure-journal.jsonl")))
+
 
 def _database() -> dict[str, Any]:
     default_url = f"sqlite:///{VAR_DIR / 'kehu.sqlite3'}"
@@ -87,7 +134,9 @@ def _database() -> dict[str, Any]:
             # WAL lets readers run beside the one writer; IMMEDIATE makes every write transaction
             # take the write lock at BEGIN, so the audit hash chain can never fork.
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+                # Deleted and overwritten content is zeroed, so erased personal data does not linger in the file.
+                "PRAGMA secure_delete=ON;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": env_int("KEHU_SQLITE_BUSY_TIMEOUT", 20, minimum=1),

@@ -33,10 +33,13 @@ from kehu.customers.services import (
 )
 from kehu.interactions.models import Interaction
 from kehu.interactions.services import interaction_log
+from kehu.privacy.models import Consent, ErasureTombstone, RetentionFlag, RetentionRule, SubjectRequest
+from kehu.privacy.services import consent_give, retention_rule_set, subject_request_open
 from tests.conftest import make_user
 
 CUST, PROD, ORD, INTR = ObjectType.CUSTOMER, ObjectType.PRODUCT, ObjectType.ORDER, ObjectType.INTERACTION
 TAG, FIELD = ObjectType.TAG, ObjectType.CUSTOM_FIELD
+SR, RET = ObjectType.SUBJECT_REQUEST, ObjectType.RETENTION
 V, NEW, CHG, ARC = Action.VIEW, Action.CREATE, Action.CHANGE, Action.ARCHIVE
 SCOPE = "scope"  # the record must be within the actor's scope
 RELATIONS = ("own", "team", "other")
@@ -48,6 +51,7 @@ class Operation:
     body: dict[str, Any] | None = None
     listing: str = ""  # for list operations: the key whose ids must include the target exactly when in scope
     scoped_record: bool = field(default=False)
+    fill: dict[str, str] = field(default_factory=dict)  # path parameters taken from another world attribute
 
     @property
     def record(self) -> bool:
@@ -107,6 +111,32 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/tokens/{token_id}"): Operation(()),
     ("GET", "/audit"): Operation(((ObjectType.AUDIT, V),)),
     ("GET", "/audit/export"): Operation(((ObjectType.AUDIT, V),)),
+    ("POST", "/customers/{customer_id}/reveal"): Operation(
+        ((CUST, V), SCOPE, (CUST, Action.REVEAL)), {"fields": ["contact_points", "addresses"]}
+    ),
+    ("GET", "/customers/{customer_id}/consents"): Operation(((CUST, V), SCOPE)),
+    ("POST", "/customers/{customer_id}/consents"): Operation(
+        ((CUST, CHG), SCOPE), {"purpose": "marketing_sms", "source": "门店", "wording": "同意接收促销短信"}
+    ),
+    ("POST", "/customers/{customer_id}/consents/withdraw"): Operation(
+        ((CUST, CHG), SCOPE), {"purpose": "profiling", "source": "客服电话"}
+    ),
+    ("GET", "/subject-requests"): Operation(((SR, V),)),
+    ("POST", "/subject-requests"): Operation(
+        ((SR, NEW), (CUST, V), SCOPE), {"customer": "{customer_id}", "kind": "correction", "received_through": "电话"}
+    ),
+    ("GET", "/subject-requests/{request_id}"): Operation(((SR, V), SCOPE)),
+    ("POST", "/subject-requests/{request_id}/close"): Operation(
+        ((SR, V), SCOPE, (SR, CHG)), {"status": "completed", "outcome": "已更正"}
+    ),
+    ("POST", "/subject-requests/{request_id}/export"): Operation(((SR, V), SCOPE, (SR, Action.EXPORT)), {}),
+    ("POST", "/subject-requests/{request_id}/erase"): Operation(
+        ((SR, V), SCOPE, (SR, Action.ERASE)), {}, fill={"request_id": "deletion_request"}
+    ),
+    ("PUT", "/retention/rules"): Operation(
+        ((RET, CHG),), {"data_type": "untouched_leads", "months": 24, "action": "flag"}
+    ),
+    ("GET", "/retention/report"): Operation(((RET, V),)),
 }
 
 
@@ -149,6 +179,8 @@ class World:
     line: OrderLine
     interaction: Interaction
     token: ApiToken
+    access_request: SubjectRequest
+    deletion_request: SubjectRequest
 
 
 def _world(role: Role, relation: str) -> World:
@@ -174,6 +206,12 @@ def _world(role: Role, relation: str) -> World:
         order = order_create(actor=root, customer=customer, lines=[OrderLineInput(product, 2)], channel="store")
         interaction = interaction_log(actor=root, customer=customer, kind="call", subject="回访")
         token = api_token_create(actor=actor, name="own").token
+        consent_give(
+            actor=root, customer=customer, purpose="profiling", legal_basis="consent", source="官网", wording="同意分析"
+        )
+        access = subject_request_open(actor=root, customer=customer, kind="access", received_through="邮件")
+        deletion = subject_request_open(actor=root, customer=customer, kind="deletion", received_through="邮件")
+        retention_rule_set(actor=root, data_type="archived_customers", months=36, action="flag")
     return World(
         actor=actor,
         customer=customer,
@@ -183,6 +221,8 @@ def _world(role: Role, relation: str) -> World:
         line=order.lines.get(),
         interaction=interaction,
         token=token,
+        access_request=access,
+        deletion_request=deletion,
     )
 
 
@@ -198,6 +238,11 @@ def _snapshot() -> dict[str, Any]:
         OrderLine,
         OrderReturn,
         Interaction,
+        Consent,
+        SubjectRequest,
+        ErasureTombstone,
+        RetentionRule,
+        RetentionFlag,
     ]
     state: dict[str, Any] = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
     state["tagging"] = list(Customer.tags.through.objects.order_by("pk").values())
@@ -206,8 +251,11 @@ def _snapshot() -> dict[str, Any]:
     return state
 
 
-def _fill(text: str, world: World) -> str:
+def _fill(text: str, world: World, overrides: dict[str, str] | None = None) -> str:
+    requests = {"access_request": world.access_request, "deletion_request": world.deletion_request}
+    request_id = requests[(overrides or {}).get("request_id", "access_request")].public_id
     return text.format(
+        request_id=request_id,
         customer_id=world.customer.public_id,
         point_id=world.point.pk,
         address_id=world.address.pk,
@@ -246,7 +294,7 @@ def test_access(method: str, path: str, role: Role, relation: str) -> None:
     world = _world(role, relation)
     client = Client()
     client.force_login(world.actor)
-    url = "/api/v1" + _fill(path, world)
+    url = "/api/v1" + _fill(path, world, operation.fill)
     kwargs: dict[str, Any] = {}
     if operation.listing == "customer" and path == "/search":
         kwargs["data"] = {"q": "张三矩阵"}

@@ -16,14 +16,27 @@ from tests.conftest import Api, audit_count, customer_row, errors_of, make_user
 pytestmark = pytest.mark.django_db
 
 
-def test_create_normalises_and_parses(zhangsan: dict[str, Any], alice: User) -> None:
-    points = {point["kind"]: point for point in zhangsan["contact_points"]}
+def reveal(api: Api, customer_id: str, *fields: str) -> dict[str, Any]:
+    response = api.post(f"/customers/{customer_id}/reveal", {"fields": list(fields)})
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def test_create_normalises_and_parses(as_alice: Api, zhangsan: dict[str, Any], alice: User) -> None:
+    masked = {point["kind"]: point for point in zhangsan["contact_points"]}
+    assert (masked["mobile"]["value"], masked["mobile"]["raw_value"], masked["mobile"]["masked"]) == (
+        "138****5678",
+        "138****5678",
+        True,
+    )
+    full = reveal(as_alice, zhangsan["id"], "contact_points", "addresses")
+    points = {point["kind"]: point for point in full["contact_points"]}
     assert points["mobile"]["value"] == "+8613812345678"
     assert points["mobile"]["raw_value"] == "138-1234-5678"
     assert points["email"]["value"] == "zhang.san@example.com"
     assert points["wechat"]["value"] == "zhangsan_wx"
-    assert all(point["is_primary"] for point in zhangsan["contact_points"])
-    [address] = zhangsan["addresses"]
+    assert all(point["is_primary"] for point in full["contact_points"])
+    [address] = full["addresses"]
     assert (
         address["province"],
         address["city"],
@@ -236,7 +249,8 @@ def test_unauthenticated_requests_are_refused(client: Any, zhangsan: dict[str, A
         "尾号5678",
         "138 1234 5678",
         "+86 138-1234-5678",
-        "zhang.san@exa",
+        "zhang.san@example.com",
+        "zhang.san",
         "example.com",
         "張三",
         "腾讯",
@@ -312,10 +326,12 @@ def test_contact_points_endpoints(as_alice: Api, zhangsan: dict[str, Any]) -> No
     base = f"/customers/{zhangsan['id']}/contact-points"
     added = as_alice.post(base, {"kind": "mobile", "value": "+86 139 0000 2222", "is_primary": True})
     assert added.status_code == 201
-    assert added.json()["value"] == "+8613900002222"
+    assert added.json()["value"] == "139****2222"
     listed = as_alice.get(base).json()
     mobiles = [p for p in listed if p["kind"] == "mobile"]
-    assert [(p["value"], p["is_primary"]) for p in mobiles] == [
+    assert [(p["value"], p["is_primary"]) for p in mobiles] == [("139****2222", True), ("138****5678", False)]
+    full = reveal(as_alice, zhangsan["id"], "contact_points")["contact_points"]
+    assert [(p["value"], p["is_primary"]) for p in full if p["kind"] == "mobile"] == [
         ("+8613900002222", True),
         ("+8613812345678", False),
     ]
@@ -330,7 +346,7 @@ def test_contact_points_endpoints(as_alice: Api, zhangsan: dict[str, Any]) -> No
     assert ContactPoint.objects.get(pk=added.json()["id"]).value == "+8613900002222"
     assert as_alice.delete(f"{base}/{added.json()['id']}").status_code == 204
     remaining = [p for p in as_alice.get(base).json() if p["kind"] == "mobile"]
-    assert [(p["value"], p["is_primary"]) for p in remaining] == [("+8613812345678", True)]
+    assert [(p["value"], p["is_primary"]) for p in remaining] == [("138****5678", True)]
     assert as_alice.delete(f"{base}/999999").status_code == 404
 
 
@@ -338,17 +354,15 @@ def test_address_endpoints(as_alice: Api, zhangsan: dict[str, Any]) -> None:
     base = f"/customers/{zhangsan['id']}/addresses"
     added = as_alice.post(base, {"raw": "上海市浦东新区世纪大道100号", "label": "公司"})
     assert added.status_code == 201
-    assert (added.json()["province"], added.json()["city"], added.json()["district"]) == (
-        "上海市",
-        "上海市",
-        "浦东新区",
-    )
+    assert (added.json()["province"], added.json()["city"], added.json()["district"]) == ("上海市", "上海市", "浦***")
     changed = as_alice.put(
         f"{base}/{added.json()['id']}",
         {"province": "浙江省", "city": "杭州市", "district": "西湖区", "street": "文三路1号"},
     )
     assert changed.status_code == 200
-    assert changed.json()["street"] == "文三路1号"
+    assert changed.json()["street"] == "*****"
+    [stored] = [a for a in reveal(as_alice, zhangsan["id"], "addresses")["addresses"] if a["id"] == added.json()["id"]]
+    assert (stored["district"], stored["street"], stored["masked"]) == ("西湖区", "文三路1号", False)
     bad = as_alice.post(base, {"province": "", "raw": ""})
     assert errors_of(bad) == {"raw": "give an address or its parts"}
     bad_code = as_alice.post(base, {"raw": "北京市朝阳区建国路88号", "postal_code": "12345"})

@@ -25,6 +25,8 @@ def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     env.update(
         {
             "KEHU_SECRET_KEY": "backup-test-secret-key-0123456789-abcdefgh",
+            "KEHU_ENCRYPTION_KEYS": os.environ["KEHU_ENCRYPTION_KEYS"],
+            "KEHU_BLIND_INDEX_KEY": os.environ["KEHU_BLIND_INDEX_KEY"],
             "KEHU_VAR_DIR": str(tmp_path / "var"),
             "KEHU_DATABASE_URL": database_url,
             "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),

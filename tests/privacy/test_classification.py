@@ -53,7 +53,8 @@ def test_ropa_lists_categories_recipients_and_safeguards() -> None:
     assert text.startswith("# Record of processing activities")
     assert "customers.Customer.birthday (sensitive)" in text
     assert (
-        "- **contact**: customers.ContactPoint.raw_value (sensitive), customers.ContactPoint.value (sensitive)" in text
+        "customers.ContactPoint.raw_value (sensitive) (encrypted), customers.ContactPoint.value (sensitive) (encrypted)"
+        in text
     )
     assert "销售代表 — records in scope: own" in text
     assert "hash-chained audit log" in text

@@ -38,6 +38,8 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
             "DJANGO_SETTINGS_MODULE": "kehu.settings",
             "KEHU_SECRET_KEY": "production-like-secret-" + "k3hu" * 12,
             "KEHU_ALLOWED_HOSTS": "crm.example.com",
+            "KEHU_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+            "KEHU_BLIND_INDEX_KEY": "B" * 43 + "=",
             "KEHU_VAR_DIR": str(tmp_path),
         }
     )

@@ -33,7 +33,11 @@ class Action(StrEnum):
     CREATE = "create"
     CHANGE = "change"
     ARCHIVE = "archive"
-    VIEW_PERSONAL = "view_personal"  # full phone, email and address instead of masked values
+    # Everyone sees personal data masked (138****5678); these reveal it in full, one audited request at a time.
+    REVEAL = "reveal"  # phones, emails, handles, addresses, birthday
+    REVEAL_SENSITIVE = "reveal_sensitive"  # ID card numbers and bank accounts (PIPL art. 28)
+    EXPORT = "export"  # a data subject's archive (PIPL art. 45)
+    ERASE = "erase"  # anonymise a person everywhere (PIPL art. 47)
 
 
 class ObjectType(StrEnum):
@@ -44,26 +48,30 @@ class ObjectType(StrEnum):
     TAG = "tag"
     CUSTOM_FIELD = "custom_field"
     AUDIT = "audit"
+    SUBJECT_REQUEST = "subject_request"
+    RETENTION = "retention"
 
 
 _ALL = frozenset(Action)
 _READ = frozenset({Action.VIEW})
 _WORK = frozenset({Action.VIEW, Action.CREATE, Action.CHANGE})
+_MANAGE = _WORK | {Action.ARCHIVE}
 
 GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
     Role.ADMIN: dict.fromkeys(ObjectType, _ALL),
     Role.MANAGER: {
-        ObjectType.CUSTOMER: _ALL,
+        ObjectType.CUSTOMER: _MANAGE | {Action.REVEAL, Action.REVEAL_SENSITIVE},
         ObjectType.PRODUCT: _WORK,
-        ObjectType.ORDER: _ALL,
-        ObjectType.INTERACTION: _ALL,
+        ObjectType.ORDER: _MANAGE,
+        ObjectType.INTERACTION: _MANAGE,
         ObjectType.TAG: _WORK,
         ObjectType.CUSTOM_FIELD: _READ,
+        ObjectType.SUBJECT_REQUEST: frozenset({Action.VIEW, Action.CREATE}),
     },
     Role.SALES_REP: {
-        ObjectType.CUSTOMER: _WORK | {Action.ARCHIVE, Action.VIEW_PERSONAL},
+        ObjectType.CUSTOMER: _WORK | {Action.ARCHIVE, Action.REVEAL},
         ObjectType.PRODUCT: _READ,
-        ObjectType.ORDER: _WORK | {Action.VIEW_PERSONAL},
+        ObjectType.ORDER: _WORK,
         ObjectType.INTERACTION: _WORK,
         ObjectType.TAG: _WORK,
         ObjectType.CUSTOM_FIELD: _READ,
@@ -77,12 +85,13 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.CUSTOM_FIELD: _READ,
     },
     Role.SERVICE_AGENT: {
-        ObjectType.CUSTOMER: frozenset({Action.VIEW, Action.CHANGE, Action.VIEW_PERSONAL}),
+        ObjectType.CUSTOMER: frozenset({Action.VIEW, Action.CHANGE, Action.REVEAL}),
         ObjectType.PRODUCT: _READ,
         ObjectType.ORDER: _READ,
         ObjectType.INTERACTION: _WORK,
         ObjectType.TAG: _READ,
         ObjectType.CUSTOM_FIELD: _READ,
+        ObjectType.SUBJECT_REQUEST: frozenset({Action.VIEW, Action.CREATE}),
     },
     Role.ANALYST: {
         ObjectType.CUSTOMER: _READ,
@@ -108,6 +117,13 @@ SCOPES: dict[Role, Scope] = {
 
 def role_allows(role: str, object_type: ObjectType, action: Action) -> bool:
     return action in GRANTS.get(Role(role), {}).get(object_type, frozenset())
+
+
+def role_may_reveal(role: str) -> bool:
+    """Roles that may see personal data in full; they must sign in with a second factor."""
+    return any(
+        Action.REVEAL in actions or Action.REVEAL_SENSITIVE in actions for actions in GRANTS[Role(role)].values()
+    )
 
 
 def role_scope(role: str) -> Scope:

@@ -39,6 +39,21 @@ class AuditEvent(models.TextChoices):
     USER_SIGNED_OUT = "user.signed_out", _("Signed out")
     SESSION_EXPIRED = "user.session_expired", _("Session expired")
     PERMISSION_DENIED = "permission.denied", _("Permission denied")
+    USER_TWO_FACTOR_ENROLLED = "user.two_factor_enrolled", _("Two-factor sign-in set up")
+    USER_TWO_FACTOR_FAILED = "user.two_factor_failed", _("Two-factor code refused")
+    USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
+    USER_REAUTHENTICATED = "user.reauthenticated", _("Password confirmed again")
+    USER_DEACTIVATED = "user.deactivated", _("User disabled; sessions ended")
+    PERSONAL_DATA_REVEALED = "personal_data.revealed", _("Personal data revealed")
+    CONSENT_GIVEN = "consent.given", _("Consent given")
+    CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")
+    SUBJECT_REQUEST_OPENED = "subject_request.opened", _("Data-subject request opened")
+    SUBJECT_REQUEST_CLOSED = "subject_request.closed", _("Data-subject request closed")
+    SUBJECT_DATA_EXPORTED = "subject_request.exported", _("Personal data exported for its subject")
+    CUSTOMER_ERASED = "customer.erased", _("Customer erased (anonymised)")
+    RETENTION_RULE_SET = "retention.rule_set", _("Retention rule set")
+    RETENTION_APPLIED = "retention.applied", _("Retention rule applied")
+    KEYS_ROTATED = "keys.rotated", _("Encryption keys rotated")
 
 
 class AuditRecord(models.Model):

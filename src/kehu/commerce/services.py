@@ -291,3 +291,12 @@ def order_return_record(
         extra={"line": line.pk, "quantity": quantity},
     )
     return returned
+
+
+def order_returns_text_erase(*, customer_ids: list[int]) -> int:
+    """Blank the free-text reasons of these customers' returns; amounts and dates stay for the accounts."""
+    return (
+        OrderReturn.objects.filter(order__customer_id__in=customer_ids)
+        .exclude(reason="")
+        .update(reason="", updated_at=timezone.now())
+    )

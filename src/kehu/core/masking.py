@@ -30,3 +30,25 @@ def mask_contact(kind: str, value: str) -> str:
     if kind == "email":
         return mask_email(value)
     return mask_text(value, keep=2)
+
+
+def mask_id_number(value: str) -> str:
+    """11010519491231002X → 110***********002X: the issuing region's first digits and the last four stay."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_bank_account(value: str) -> str:
+    """6222021234567891234 → ***************1234: the last four identify the card to its holder."""
+    return "*" * max(len(value) - 4, 0) + value[-4:] if len(value) > 4 else "*" * len(value)
+
+
+def mask_birthday(value: str) -> str:
+    """1990-05-17 → 1990-**-**: the year (an age band) stays, the day that identifies does not."""
+    return value[:4] + "-**-**" if len(value) == 10 else "****-**-**"
+
+
+def mask_name(value: str) -> str:
+    """张三丰 → 张**, Zhang San → Z********: recognisable to someone who knows the person, little to others."""
+    return mask_text(value, keep=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import phonenumbers
@@ -89,4 +90,37 @@ def normalize_other(raw: str) -> str:
     text = _SPACES.sub(" ", half_width(raw)).strip()
     if not text:
         raise NormalisationError("the value is empty")
+    return text
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def normalize_id_number(raw: str) -> str:
+    """A mainland resident identity card number (GB 11643-1999): 18 characters, the last a checksum (0-9 or X)."""
+    text = _SPACES.sub("", half_width(raw)).upper()
+    if not text:
+        return ""
+    if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+        raise NormalisationError(f"an ID card number has 17 digits and a final digit or X; this has {len(text)}")
+    expected = _ID_CHECK[sum(int(digit) * weight for digit, weight in zip(text[:17], _ID_WEIGHTS, strict=True)) % 11]
+    if text[17] != expected:
+        raise NormalisationError("the ID card number's check digit does not match: a digit is mistyped")
+    try:
+        dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        raise NormalisationError(f"digits 7-14 of an ID card number are a birth date; {text[6:14]} is not") from None
+    return text
+
+
+def normalize_bank_account(raw: str) -> str:
+    """A bank card or account number: digits only (spaces and dashes dropped), 8 to 30 of them."""
+    text = re.sub(r"[\s\-]", "", half_width(raw))
+    if not text:
+        return ""
+    if not text.isdigit():
+        raise NormalisationError("a bank account number holds digits only")
+    if not 8 <= len(text) <= 30:
+        raise NormalisationError(f"a bank account number has 8 to 30 digits; this has {len(text)}")
     return text

@@ -15,7 +15,14 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.errors import NotFoundError, ServiceValidationError
-from kehu.core.masking import mask_contact, mask_text
+from kehu.core.masking import (
+    mask_bank_account,
+    mask_birthday,
+    mask_contact,
+    mask_id_number,
+    mask_name,
+    mask_text,
+)
 from kehu.customers import selectors, services
 from kehu.customers.models import (
     Address,
@@ -33,6 +40,7 @@ from kehu.customers.models import (
 )
 from kehu.customers.models import Customer as CustomerModel
 from kehu.interactions.selectors import customer_timeline
+from kehu.privacy import services as privacy_services
 
 router = Router(tags=["customers"])
 ERRORS: dict[int, type[Schema]] = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -112,6 +120,8 @@ class CustomerIn(Schema):
     source_campaign: str = Field("", max_length=100)
     source_system: str = Field("", max_length=50)
     external_id: str = Field("", max_length=100)
+    id_number: str = Field("", max_length=30, description="mainland resident ID card number; always encrypted")
+    bank_account: str = Field("", max_length=40, description="digits only; always encrypted")
     owner: uuid.UUID | None = None
     parent: uuid.UUID | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -135,6 +145,8 @@ class CustomerPatch(Schema):
     lifecycle_stage: Literal["lead", "prospect", "customer", "churned"] | None = None
     source_channel: str | None = Field(None, max_length=20)
     source_campaign: str | None = Field(None, max_length=100)
+    id_number: str | None = Field(None, max_length=30)
+    bank_account: str | None = Field(None, max_length=40)
     owner: uuid.UUID | None = None
     parent: uuid.UUID | None = None
     attributes: dict[str, Any] | None = None
@@ -171,7 +183,9 @@ class CustomerOut(Schema):
     company_name: str
     job_title: str
     gender: str
-    birthday: dt.date | None
+    birthday: str | None = Field(description="masked (1990-**-**); POST …/reveal for the full date")
+    id_number: str = Field(description="masked (110***********002X)")
+    bank_account: str = Field(description="masked (***************1234)")
     industry: str
     region: str
     customer_type: str
@@ -189,6 +203,22 @@ class CustomerOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     archived_at: dt.datetime | None
+
+
+class RevealIn(Schema):
+    fields: list[Literal["contact_points", "addresses", "birthday", "id_number", "bank_account"]] = Field(
+        min_length=1, max_length=5
+    )
+
+
+class RevealOut(Schema):
+    """Personal data in full: only the fields asked for; every reveal is audited."""
+
+    contact_points: list[ContactPointOut] | None = None
+    addresses: list[AddressOut] | None = None
+    birthday: dt.date | None = None
+    id_number: str | None = None
+    bank_account: str | None = None
 
 
 class CustomerPageOut(Schema):
@@ -264,56 +294,63 @@ class ChoicesOut(Schema):
 
 
 # ---- rendering (masking applies here, once, for every endpoint) ------------------------------------------
+# Personal data leaves kehu masked for everyone; POST /customers/{id}/reveal shows it in full to roles that may,
+# one audited request at a time. Roles that neither change customers nor reveal (marketers, analysts) see
+# names masked too.
 
 
-def _may_see_personal(user: User) -> bool:
-    return allows(user, ObjectType.CUSTOMER, Action.VIEW_PERSONAL)
+def _may_see_names(user: User) -> bool:
+    return allows(user, ObjectType.CUSTOMER, Action.CHANGE) or allows(user, ObjectType.CUSTOMER, Action.REVEAL)
 
 
-def contact_point_out(point: ContactPoint, personal: bool) -> dict[str, Any]:
-    value = point.value if personal else mask_contact(point.kind, point.value)
+def contact_point_out(point: ContactPoint, *, revealed: bool = False) -> dict[str, Any]:
+    value = point.value if revealed else mask_contact(point.kind, point.value)
     return {
         "id": point.pk,
         "kind": point.kind,
         "value": value,
-        "raw_value": point.raw_value if personal else value,
+        "raw_value": point.raw_value if revealed else value,
         "label": point.label,
         "is_primary": point.is_primary,
         "verified": point.verified,
         "source": point.source,
-        "masked": not personal,
+        "masked": not revealed,
     }
 
 
-def address_out(address: Address, personal: bool) -> dict[str, Any]:
+def address_out(address: Address, *, revealed: bool = False) -> dict[str, Any]:
     return {
         "id": address.pk,
         "label": address.label,
         "country": address.country,
         "province": address.province,
         "city": address.city,
-        "district": address.district if personal else mask_text(address.district),
-        "street": address.street if personal else mask_text(address.street, keep=0),
-        "postal_code": address.postal_code if personal else "",
+        "district": address.district if revealed else mask_text(address.district),
+        "street": address.street if revealed else mask_text(address.street, keep=0),
+        "postal_code": address.postal_code if revealed else "",
         "is_primary": address.is_primary,
-        "masked": not personal,
+        "masked": not revealed,
     }
 
 
-def customer_summary_out(summary: selectors.CustomerSummary, personal: bool) -> dict[str, Any]:
+def _name(value: str, names: bool) -> str:
+    return value if names or not value else mask_name(value)
+
+
+def customer_summary_out(summary: selectors.CustomerSummary, names: bool) -> dict[str, Any]:
     """A list row as a plain dict: the response schema validates it once."""
     phone = summary.primary_phone
     email = summary.primary_email
     return {
         "id": summary.public_id,
         "kind": summary.kind,
-        "display_name": summary.display_name,
+        "display_name": _name(summary.display_name, names or summary.kind == CustomerKind.ORGANIZATION),
         "company_name": summary.company_name,
         "lifecycle_stage": summary.lifecycle_stage,
         "source_channel": summary.source_channel,
         "owner": {"id": summary.owner_public_id, "name": summary.owner_name} if summary.owner_public_id else None,
-        "primary_phone": (phone[1] if personal else mask_contact(*phone)) if phone else None,
-        "primary_email": (email if personal else mask_contact("email", email)) if email else None,
+        "primary_phone": mask_contact(*phone) if phone else None,
+        "primary_email": mask_contact("email", email) if email else None,
         "tags": list(summary.tags),
         "created_at": summary.created_at,
         "updated_at": summary.updated_at,
@@ -321,18 +358,21 @@ def customer_summary_out(summary: selectors.CustomerSummary, personal: bool) -> 
     }
 
 
-def customer_out(customer: CustomerModel, personal: bool) -> dict[str, Any]:
+def customer_out(customer: CustomerModel, names: bool) -> dict[str, Any]:
+    person_names = names or customer.kind == CustomerKind.ORGANIZATION
     return {
         "id": customer.public_id,
         "kind": customer.kind,
         "parent": customer.parent.public_id if customer.parent else None,
-        "display_name": customer.display_name,
-        "family_name": customer.family_name,
-        "given_name": customer.given_name,
+        "display_name": _name(customer.display_name, person_names),
+        "family_name": _name(customer.family_name, person_names),
+        "given_name": _name(customer.given_name, person_names),
         "company_name": customer.company_name,
         "job_title": customer.job_title,
         "gender": customer.gender,
-        "birthday": customer.birthday if personal else None,
+        "birthday": mask_birthday(customer.birthday.isoformat()) if customer.birthday else None,
+        "id_number": mask_id_number(customer.id_number),
+        "bank_account": mask_bank_account(customer.bank_account),
         "industry": customer.industry,
         "region": customer.region,
         "customer_type": customer.customer_type,
@@ -345,8 +385,8 @@ def customer_out(customer: CustomerModel, personal: bool) -> dict[str, Any]:
         "team": customer.team.name if customer.team else None,
         "tags": [tag.name for tag in customer.tags.all()],
         "attributes": customer.attributes,
-        "contact_points": [contact_point_out(point, personal) for point in customer.contact_points.all()],
-        "addresses": [address_out(address, personal) for address in customer.addresses.all()],
+        "contact_points": [contact_point_out(point) for point in customer.contact_points.all()],
+        "addresses": [address_out(address) for address in customer.addresses.all()],
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
         "archived_at": customer.archived_at,
@@ -373,7 +413,7 @@ def _parent(user: User, parent_id: uuid.UUID | None) -> CustomerModel | None:
 
 def _detail(user: User, customer: CustomerModel) -> dict[str, Any]:
     fresh = selectors.customer_get_for_user(user, customer.public_id)
-    return customer_out(fresh, _may_see_personal(user))
+    return customer_out(fresh, _may_see_names(user))
 
 
 # ---- customers ---------------------------------------------------------------------------------------
@@ -440,8 +480,8 @@ def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> di
         attributes=_attribute_filters(params.attribute),
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
-    personal = _may_see_personal(user)
-    return {"items": [customer_summary_out(c, personal) for c in page.items], "next_cursor": page.next_cursor}
+    names = _may_see_names(user)
+    return {"items": [customer_summary_out(c, names) for c in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/search", response={200: list[CustomerSummaryOut], **ERRORS})
@@ -452,8 +492,8 @@ def search(
 ) -> list[dict[str, Any]]:
     """Quick search: 张三, zhangsan, zs, 尾号 5678, an email fragment, 張三 — customers in your scope."""
     user = request_user(request)
-    personal = _may_see_personal(user)
-    return [customer_summary_out(c, personal) for c in selectors.customer_search(user, q, limit=limit)]
+    names = _may_see_names(user)
+    return [customer_summary_out(c, names) for c in selectors.customer_search(user, q, limit=limit)]
 
 
 @router.post("/customers", response={201: CustomerOut, **ERRORS})
@@ -480,7 +520,25 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[dict[s
 def customers_get(request: HttpRequest, customer_id: str) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
-    return customer_out(customer, _may_see_personal(user))
+    return customer_out(customer, _may_see_names(user))
+
+
+@router.post("/customers/{customer_id}/reveal", response={200: RevealOut, **ERRORS})
+def customers_reveal(request: HttpRequest, customer_id: str, payload: RevealIn) -> dict[str, Any]:
+    """Show personal data in full (roles with "reveal"; ID and bank numbers need "reveal_sensitive"); audited."""
+    user = request_user(request)
+    customer = selectors.customer_get_for_user(user, customer_id)
+    fields = list(dict.fromkeys(payload.fields))
+    privacy_services.customer_reveal(actor=user, customer=customer, fields=fields)
+    out: dict[str, Any] = {}
+    if "contact_points" in fields:
+        out["contact_points"] = [contact_point_out(p, revealed=True) for p in customer.contact_points.all()]
+    if "addresses" in fields:
+        out["addresses"] = [address_out(a, revealed=True) for a in customer.addresses.all()]
+    for name in ("birthday", "id_number", "bank_account"):
+        if name in fields:
+            out[name] = getattr(customer, name) or None
+    return out
 
 
 @router.patch("/customers/{customer_id}", response={200: CustomerOut, **ERRORS})
@@ -534,8 +592,7 @@ def customers_timeline(
 def contact_points_list(request: HttpRequest, customer_id: str) -> list[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
-    personal = _may_see_personal(user)
-    return [contact_point_out(point, personal) for point in customer.contact_points.all()]
+    return [contact_point_out(point) for point in customer.contact_points.all()]
 
 
 @router.post("/customers/{customer_id}/contact-points", response={201: ContactPointOut, **ERRORS})
@@ -543,7 +600,7 @@ def contact_points_add(request: HttpRequest, customer_id: str, payload: ContactP
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     point = services.contact_point_add(actor=user, customer=customer, item=services.ContactPointInput(**payload.dict()))
-    return Status(201, contact_point_out(point, _may_see_personal(user)))
+    return Status(201, contact_point_out(point))
 
 
 @router.patch("/customers/{customer_id}/contact-points/{point_id}", response={200: ContactPointOut, **ERRORS})
@@ -554,7 +611,7 @@ def contact_points_update(
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     point = selectors.contact_point_get_for_user(user, customer, point_id)
     point = services.contact_point_update(actor=user, point=point, **patch_values(payload))
-    return contact_point_out(point, _may_see_personal(user))
+    return contact_point_out(point)
 
 
 @router.delete("/customers/{customer_id}/contact-points/{point_id}", response={204: None, **ERRORS})
@@ -569,8 +626,7 @@ def contact_points_remove(request: HttpRequest, customer_id: str, point_id: int)
 def addresses_list(request: HttpRequest, customer_id: str) -> list[dict[str, Any]]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
-    personal = _may_see_personal(user)
-    return [address_out(address, personal) for address in customer.addresses.all()]
+    return [address_out(address) for address in customer.addresses.all()]
 
 
 @router.post("/customers/{customer_id}/addresses", response={201: AddressOut, **ERRORS})
@@ -578,7 +634,7 @@ def addresses_add(request: HttpRequest, customer_id: str, payload: AddressIn) ->
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     address = services.address_add(actor=user, customer=customer, item=services.AddressInput(**payload.dict()))
-    return Status(201, address_out(address, _may_see_personal(user)))
+    return Status(201, address_out(address))
 
 
 @router.put("/customers/{customer_id}/addresses/{address_id}", response={200: AddressOut, **ERRORS})
@@ -587,7 +643,7 @@ def addresses_update(request: HttpRequest, customer_id: str, address_id: int, pa
     customer = selectors.customer_get_for_user(user, customer_id, Action.CHANGE)
     address = selectors.address_get_for_user(user, customer, address_id)
     address = services.address_update(actor=user, address=address, item=services.AddressInput(**payload.dict()))
-    return address_out(address, _may_see_personal(user))
+    return address_out(address)
 
 
 @router.delete("/customers/{customer_id}/addresses/{address_id}", response={204: None, **ERRORS})

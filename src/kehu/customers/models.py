@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.fields import EncryptedDateField, EncryptedTextField
 from kehu.core.models import PublicIdModel, TimeStampedModel
 
 
@@ -94,7 +95,11 @@ class Customer(PublicIdModel):
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
-    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday = EncryptedDateField(_("birthday"), null=True, blank=True, group="birthday")
+    # Resident identity card (居民身份证) and bank account: always encrypted; the index finds duplicates.
+    id_number = EncryptedTextField(_("ID number"), blank=True, default="", group="id_number")
+    id_number_index = models.CharField(max_length=32, blank=True, default="", db_index=True, editable=False)
+    bank_account = EncryptedTextField(_("bank account"), blank=True, default="", group="bank_account")
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True, default="")
     region = models.CharField(_("region"), max_length=50, blank=True)
     customer_type = models.CharField(
@@ -119,6 +124,8 @@ class Customer(PublicIdModel):
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     import_batch = models.CharField(_("import batch"), max_length=64, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # Set when the person was erased (kehu.privacy.services.customer_erase): the row stays, anonymised, for orders.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     # Maintained by the customer services; see kehu.core.search for what the tokens are.
     search_document = models.TextField(blank=True, default="")
 
@@ -156,15 +163,14 @@ class ContactKind(models.TextChoices):
 class ContactPoint(TimeStampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
     kind = models.CharField(_("kind"), max_length=10, choices=ContactKind.choices)
-    raw_value = models.CharField(_("value as entered"), max_length=200)
-    value = models.CharField(_("normalised value"), max_length=200)
+    raw_value = EncryptedTextField(_("value as entered"), max_length=200, group="contact")
+    value = EncryptedTextField(_("normalised value"), max_length=200, group="contact")
+    # Blind index of `value` (kehu.customers.services.contact_value_index): every lookup by value uses it.
+    value_index = models.CharField(max_length=32, default="", db_index=True, editable=False)
     label = models.CharField(_("label"), max_length=50, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     verified = models.BooleanField(_("verified"), default=False)
     source = models.CharField(_("source"), max_length=50, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["kind", "value"], name="contact_kind_value")]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -177,9 +183,9 @@ class Address(TimeStampedModel):
     province = models.CharField(_("province"), max_length=50, blank=True)
     city = models.CharField(_("city"), max_length=50, blank=True)
     district = models.CharField(_("district"), max_length=50, blank=True)
-    street = models.CharField(_("street"), max_length=200, blank=True)
+    street = EncryptedTextField(_("street"), max_length=200, blank=True, group="address")
     postal_code = models.CharField(_("postal code"), max_length=12, blank=True)
-    raw = models.CharField(_("address as entered"), max_length=300, blank=True)
+    raw = EncryptedTextField(_("address as entered"), max_length=300, blank=True, group="address")
     is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:

@@ -37,9 +37,10 @@ def document_for(customer: Customer) -> str:
     person_name = f"{customer.family_name}{customer.given_name}"
     return build_document(
         names=[customer.display_name, person_name],
-        texts=[customer.company_name, *handles],
+        texts=[customer.company_name],
         phones=phones,
         emails=emails,
+        handles=handles,
     )
 
 

@@ -18,9 +18,12 @@ from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.core.address import parse_address
 from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.fields import index_of
 from kehu.core.normalize import (
     NormalisationError,
+    normalize_bank_account,
     normalize_email,
+    normalize_id_number,
     normalize_name,
     normalize_other,
     normalize_phone,
@@ -64,6 +67,8 @@ CUSTOMER_FIELDS = (
     "source_system",
     "external_id",
     "import_batch",
+    "id_number",
+    "bank_account",
 )
 NAME_FIELDS = ("display_name", "family_name", "given_name", "company_name")
 
@@ -115,11 +120,79 @@ def contact_value_normalize(kind: str, raw: str) -> str:
     return normalize_other(raw)
 
 
+def contact_value_index(kind: str, value: str) -> str:
+    """The blind index of a normalised contact value; mobiles and landlines share one domain (both E.164)."""
+    domain = "phone" if kind in (ContactKind.MOBILE, ContactKind.PHONE) else f"contact:{kind}"
+    return index_of(domain, value)
+
+
+def id_number_index(id_number: str) -> str:
+    return index_of("id_number", id_number)
+
+
+def external_id_index(source_system: str, external_id: str) -> str:
+    return index_of("external_id", f"{source_system}\x00{external_id}") if external_id else ""
+
+
+def identifying_indexes(customer: Customer, points: Sequence[ContactPoint] | None = None) -> list[str]:
+    """Blind indexes of what identifies a person: contact values, ID number, external id (for tombstones)."""
+    contact = [point.value_index for point in (customer.contact_points.all() if points is None else points)]
+    indexes = [*contact, customer.id_number_index, external_id_index(customer.source_system, customer.external_id)]
+    return [index for index in dict.fromkeys(indexes) if index]
+
+
+def _refuse_erased(customer: Customer, points: Sequence[ContactPoint]) -> None:
+    """A person who was erased is not re-created from an old spreadsheet or a replayed sync."""
+    from kehu.privacy.selectors import erased_match  # privacy builds on customers; the reverse is this one read
+
+    erased_at = erased_match(identifying_indexes(customer, points))
+    if erased_at is not None:
+        raise ServiceValidationError.single(
+            "contact_points",
+            f"this person's data was erased at their request on {erased_at:%Y-%m-%d}; "
+            "add them again only with their new consent (erased_policy=allow)",
+        )
+
+
+def customer_anonymise(*, customer: Customer, label: str) -> list[str]:
+    """Remove all that identifies the person from the record; the row stays for orders. Caller audits.
+
+    Returns the blind indexes of the removed identifying values, for the erasure tombstones.
+    """
+    indexes = identifying_indexes(customer)
+    customer.contact_points.all().delete()
+    customer.addresses.all().delete()
+    customer.tags.clear()
+    blank = ("family_name", "given_name", "company_name", "job_title", "gender", "region", "source_campaign")
+    for name in blank:
+        setattr(customer, name, "")
+    customer.display_name = label
+    customer.birthday = None
+    customer.id_number = customer.id_number_index = customer.bank_account = ""
+    customer.external_id = ""
+    customer.attributes = {}
+    now = timezone.now()
+    customer.erased_at = now
+    customer.archived_at = customer.archived_at or now
+    customer.save()
+    _refresh(customer)
+    return indexes
+
+
 def _clean_scalars(values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - set(CUSTOMER_FIELDS))
     if unknown:
         raise ServiceValidationError([FieldError(name, "is not a customer field") for name in unknown])
     cleaned = dict(values)
+    errors: list[FieldError] = []
+    for name, normalise in (("id_number", normalize_id_number), ("bank_account", normalize_bank_account)):
+        if isinstance(cleaned.get(name), str):
+            try:
+                cleaned[name] = normalise(cleaned[name])
+            except NormalisationError as error:
+                errors.append(FieldError(name, str(error)))
+    if errors:
+        raise ServiceValidationError(errors)
     for name in NAME_FIELDS:
         if isinstance(cleaned.get(name), str):
             cleaned[name] = normalize_name(cleaned[name])
@@ -161,6 +234,13 @@ def _validate_customer(customer: Customer) -> None:
             errors.append(FieldError("parent", "the parent must be an organisation"))
         elif customer.pk and _is_ancestor(customer.pk, customer.parent_id):
             errors.append(FieldError("parent", "the parent belongs to this customer already; that would be a loop"))
+    customer.id_number_index = id_number_index(customer.id_number)
+    if customer.id_number:
+        same_person = Customer.objects.filter(id_number_index=customer.id_number_index)
+        if customer.pk:
+            same_person = same_person.exclude(pk=customer.pk)
+        if same_person.exists():
+            errors.append(FieldError("id_number", "another customer has this ID number: the same person?"))
     if customer.external_id:
         clash = Customer.objects.filter(source_system=customer.source_system, external_id=customer.external_id)
         if customer.pk:
@@ -208,6 +288,7 @@ def _contact_point_build(customer: Customer, index: int | None, item: ContactPoi
         kind=item.kind,
         raw_value=item.value.strip(),
         value=value,
+        value_index=contact_value_index(item.kind, value),
         label=item.label.strip(),
         is_primary=item.is_primary,
         verified=item.verified,
@@ -279,8 +360,12 @@ def customer_create(
     attributes: Mapping[str, Any] | None = None,
     owner: User | None = None,
     parent: Customer | None = None,
+    erased_policy: str = "refuse",
 ) -> Customer:
-    """Create a customer with contact points, addresses, tags and custom fields; owned by the actor by default."""
+    """Create a customer with contact points, addresses, tags and custom fields; owned by the actor by default.
+
+    A person erased at their request is refused (`erased_policy="refuse"`) unless the caller records new consent.
+    """
     require(actor, ObjectType.CUSTOMER, Action.CREATE)
     _check_owner(actor, owner)
     owner = owner or actor
@@ -306,6 +391,8 @@ def customer_create(
             errors.extend(error.errors)
     if errors:
         raise ServiceValidationError(errors)
+    if erased_policy != "allow":
+        _refuse_erased(customer, points)
     customer.save()
     ContactPoint.objects.bulk_create(points)
     Address.objects.bulk_create(places)
@@ -369,6 +456,8 @@ def customer_update(
     if not changed:
         return customer
     _validate_customer(customer)
+    if "id_number" in changed:
+        changed.append("id_number_index")
     customer.save(update_fields=[*changed, "updated_at"])
     if set(changed) & {*NAME_FIELDS, "owner"}:
         _refresh(customer)
@@ -442,7 +531,7 @@ def _child_changed(
 def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInput) -> ContactPoint:
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     point = _contact_point_build(customer, None, item)
-    if customer.contact_points.filter(kind=point.kind, value=point.value).exists():
+    if customer.contact_points.filter(value_index=point.value_index).exists():
         raise ServiceValidationError.single("value", f"{point.value} is already on this customer")
     point.save()
     if point.is_primary:
@@ -478,11 +567,12 @@ def contact_point_update(
         except NormalisationError as error:
             raise ServiceValidationError.single("value", str(error)) from None
         if normalised != point.value or value.strip() != point.raw_value:
-            clash = point.customer.contact_points.filter(kind=point.kind, value=normalised).exclude(pk=point.pk)
+            index = contact_value_index(point.kind, normalised)
+            clash = point.customer.contact_points.filter(value_index=index).exclude(pk=point.pk)
             if clash.exists():
                 raise ServiceValidationError.single("value", f"{normalised} is already on this customer")
-            point.raw_value, point.value = value.strip(), normalised
-            changed += ["raw_value", "value"]
+            point.raw_value, point.value, point.value_index = value.strip(), normalised, index
+            changed += ["raw_value", "value", "value_index"]
     for name, new in (("label", label), ("is_primary", is_primary), ("verified", verified)):
         if new is not None and getattr(point, name) != new:
             setattr(point, name, new.strip() if isinstance(new, str) else new)

@@ -33,9 +33,11 @@ from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.audit.services import audit_record
 from kehu.commerce.models import Product
 from kehu.core.chinese import pinyin_initials, pinyin_readings
+from kehu.core.fields import protect
 from kehu.core.search import build_document
 from kehu.customers.models import Tag
 from kehu.customers.search_index import FTS_TABLE, scope_tokens
+from kehu.customers.services import contact_value_index
 from kehu.demo import data
 
 DEMO_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -536,7 +538,7 @@ class _BatchGenerator:
                 updated = max(updated, when)
 
             document = build_document(
-                names=[display, family + given], texts=[company, *handles], phones=phones, emails=emails
+                names=[display, family + given], texts=[company], phones=phones, emails=emails, handles=handles
             )
             rows["customers"].append(
                 (
@@ -552,7 +554,9 @@ class _BatchGenerator:
                     company,
                     "",
                     gender,
-                    w.day(birthday),
+                    protect("birthday", birthday.isoformat(), context="customers_customer.birthday")
+                    if birthday
+                    else None,
                     industry,
                     region,
                     customer_type,
@@ -567,6 +571,9 @@ class _BatchGenerator:
                     batch_label,
                     None,
                     document,
+                    "",
+                    "",
+                    "",
                 )
             )
             rows["fts"].append(
@@ -580,8 +587,9 @@ class _BatchGenerator:
                         w.when(created),
                         customer_id,
                         kind,
-                        raw,
-                        value,
+                        protect("contact", raw, context="customers_contactpoint.raw_value"),
+                        protect("contact", value, context="customers_contactpoint.value"),
+                        contact_value_index(kind, value),
                         "",
                         first_of_kind,
                         rng.random() < 0.3,
@@ -601,9 +609,9 @@ class _BatchGenerator:
                         province,
                         city,
                         district,
-                        street,
+                        protect("address", street, context="customers_address.street"),
                         "",
-                        raw_address,
+                        protect("address", raw_address, context="customers_address.raw"),
                         True,
                     )
                 )
@@ -660,6 +668,9 @@ COLUMNS = {
             "import_batch",
             "archived_at",
             "search_document",
+            "id_number",
+            "id_number_index",
+            "bank_account",
         ),
     ),
     "points": (
@@ -671,6 +682,7 @@ COLUMNS = {
             "kind",
             "raw_value",
             "value",
+            "value_index",
             "label",
             "is_primary",
             "verified",

@@ -102,3 +102,15 @@ def interaction_update(*, actor: User, interaction: Interaction, **changes: obje
         fields=changed,
     )
     return interaction
+
+
+def interactions_text_erase(*, customer_ids: list[int]) -> int:
+    """Blank the free text (subject, body, outcome) of these customers' interactions; kind and time stay.
+
+    Called by privacy services inside their own transaction and audit record (erasure, retention).
+    """
+    return (
+        Interaction.objects.filter(customer_id__in=customer_ids)
+        .exclude(subject="", body="", outcome="")
+        .update(subject="", body="", outcome="", updated_at=timezone.now())
+    )

@@ -15,6 +15,7 @@ from django.db import models
 from kehu.commerce.models import Order, OrderLine, OrderReturn
 from kehu.customers.models import Address, ContactPoint, Customer
 from kehu.interactions.models import Interaction
+from kehu.privacy.models import Consent, SubjectRequest
 
 
 class Level(StrEnum):
@@ -28,6 +29,7 @@ class Category(StrEnum):
     CONTACT = "contact"
     LOCATION = "location"
     DEMOGRAPHIC = "demographic"
+    FINANCIAL = "financial"
     COMMERCIAL = "commercial"
     COMMUNICATION = "communication"
     ADMINISTRATIVE = "administrative"
@@ -39,6 +41,7 @@ class Purpose(StrEnum):
     ACCOUNTING = "accounting and tax records"
     SERVICE = "customer service"
     SECURITY = "security and audit"
+    COMPLIANCE = "proving consent and answering data-subject requests"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
         "job_title": _p(Category.IDENTITY),
         "gender": _p(Category.DEMOGRAPHIC),
         "birthday": _s(Category.DEMOGRAPHIC),
+        "id_number": _s(Category.IDENTITY, Purpose.CONTRACT),
+        "id_number_index": _p(Category.IDENTITY),  # keyed hash: finds duplicates, reveals nothing without the key
+        "bank_account": _s(Category.FINANCIAL, Purpose.CONTRACT),
         "attributes": _p(Category.IDENTITY),
         "search_document": _p(Category.IDENTITY),  # derived from names, phones and emails
         "external_id": _p(Category.IDENTITY),
@@ -84,6 +90,7 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
         "team": _ADMIN,
         "tags": _ADMIN,
         "archived_at": _ADMIN,
+        "erased_at": _ADMIN,
         "created_at": _ADMIN,
         "updated_at": _ADMIN,
         "public_id": _ADMIN,
@@ -92,6 +99,7 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
     ContactPoint: {
         "value": _s(Category.CONTACT),
         "raw_value": _s(Category.CONTACT),
+        "value_index": _p(Category.CONTACT),  # keyed hash for lookups and duplicate checks
         "label": _ADMIN,
         "kind": _ADMIN,
         "is_primary": _ADMIN,
@@ -167,6 +175,38 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
         "channel": _ADMIN,
         "customer": _ADMIN,
         "user": _ADMIN,
+        "created_at": _ADMIN,
+        "updated_at": _ADMIN,
+        "public_id": _ADMIN,
+        "id": _ADMIN,
+    },
+    Consent: {
+        "purpose": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "channel": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "legal_basis": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "source": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "wording": _ADMIN,
+        "given_at": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "withdrawn_at": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "withdrawal_source": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "customer": _ADMIN,
+        "recorded_by": _ADMIN,
+        "created_at": _ADMIN,
+        "updated_at": _ADMIN,
+        "id": _ADMIN,
+    },
+    SubjectRequest: {
+        "details": _p(Category.COMMUNICATION, Purpose.COMPLIANCE),
+        "outcome": _p(Category.COMMUNICATION, Purpose.COMPLIANCE),
+        "received_through": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "received_at": _p(Category.ADMINISTRATIVE, Purpose.COMPLIANCE),
+        "kind": _ADMIN,
+        "status": _ADMIN,
+        "due_at": _ADMIN,
+        "closed_at": _ADMIN,
+        "customer": _ADMIN,
+        "opened_by": _ADMIN,
+        "closed_by": _ADMIN,
         "created_at": _ADMIN,
         "updated_at": _ADMIN,
         "public_id": _ADMIN,

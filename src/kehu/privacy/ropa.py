@@ -8,7 +8,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from kehu.accounts.roles import Action, ObjectType, Role, role_allows, role_scope
+from kehu.core.fields import EncryptedTextField, group_encrypted
 from kehu.privacy.classification import Level, personal_fields
+from kehu.privacy.models import RetentionRule
 
 
 def ropa_markdown() -> str:
@@ -16,10 +18,15 @@ def ropa_markdown() -> str:
     by_purpose: dict[str, set[str]] = defaultdict(set)
     for model, name, field_class in personal_fields():
         label = f"{model._meta.label}.{name}" + (" (sensitive)" if field_class.level == Level.SENSITIVE else "")
+        model_field = model._meta.get_field(name)
+        if isinstance(model_field, EncryptedTextField) and group_encrypted(model_field.group):
+            label += " (encrypted)"
         by_category[field_class.category.value].append(label)
         by_purpose[field_class.purpose.value].add(field_class.category.value)
     readers = [role for role in Role if role_allows(role, ObjectType.CUSTOMER, Action.VIEW)]
-    full = [role for role in Role if role_allows(role, ObjectType.CUSTOMER, Action.VIEW_PERSONAL)]
+    full = [role for role in Role if role_allows(role, ObjectType.CUSTOMER, Action.REVEAL)]
+    sensitive = [role for role in Role if role_allows(role, ObjectType.CUSTOMER, Action.REVEAL_SENSITIVE)]
+    rules = list(RetentionRule.objects.filter(active=True).order_by("data_type"))
     lines = [
         "# Record of processing activities",
         "",
@@ -40,19 +47,29 @@ def ropa_markdown() -> str:
         "",
         "## Who may see it (recipients inside the company)",
         *[f"- {role.label} — records in scope: {role_scope(role).value}" for role in readers],
-        "- Full phone numbers, emails and addresses: "
+        "- Everyone sees phones, emails, addresses, birthdays, ID and bank numbers masked. Revealed in full, one "
+        "audited request at a time: contact data and addresses to "
         + ", ".join(str(role.label) for role in full)
-        + "; every other role sees them masked.",
+        + "; ID card and bank account numbers to "
+        + ", ".join(str(role.label) for role in sensitive)
+        + ".",
         "",
         "## Safeguards",
         "- Every read and write goes through access helpers that apply the role's record scope.",
         "- Every change is written to a hash-chained audit log in the same transaction; refusals and sign-ins too.",
         "- HTTPS with HSTS, Content-Security-Policy, sign-in lockout, idle and absolute session expiry.",
+        "- Fields marked (encrypted) are stored as AES-256-GCM ciphertext with keys kept outside the database;",
+        "  lookups use keyed blind indexes.",
         "- Personal data is masked in logs; backups carry per-table checksums and are verified by restoring.",
+        "- Consent is recorded per purpose and channel with its wording; profiling needs its own consent.",
         "",
         "## Retention",
-        "- Kept while the customer relationship lasts and as accounting law requires for orders; automated",
-        "  retention rules are not configured in this installation.",
+        "- Kept while the customer relationship lasts and as accounting law requires for orders (anonymised",
+        "  when the person is erased).",
+        *(
+            [f"- {rule.get_data_type_display()}: {rule.months} months, then {rule.action}." for rule in rules]
+            or ["- No automated retention rule is active in this installation."]
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from kehu.ops.backup import BackupError, backup_restore
+from kehu.privacy.services import erasures_replay
 
 
 class Command(BaseCommand):
@@ -25,3 +26,7 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError("restored, but it does not match the manifest: " + "; ".join(report.problems))
         self.stdout.write(self.style.SUCCESS(f"restored and verified: {report.tables} tables, {report.rows} rows"))
+        # A backup older than an erasure still holds the person: erase them again (kehu.privacy.services).
+        erased = erasures_replay()
+        if erased:
+            self.stdout.write(f"{erased} people erased since this backup was taken were erased again")
