@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.access import allows, require
@@ -524,8 +524,11 @@ def customers_get(request: HttpRequest, customer_id: str) -> dict[str, Any]:
 
 
 @router.post("/customers/{customer_id}/reveal", response={200: RevealOut, **ERRORS})
-def customers_reveal(request: HttpRequest, customer_id: str, payload: RevealIn) -> dict[str, Any]:
+def customers_reveal(
+    request: HttpRequest, response: HttpResponse, customer_id: str, payload: RevealIn
+) -> dict[str, Any]:
     """Show personal data in full (roles with "reveal"; ID and bank numbers need "reveal_sensitive"); audited."""
+    response["Cache-Control"] = "no-store"
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
     fields = list(dict.fromkeys(payload.fields))

@@ -403,6 +403,8 @@ def _erase(actor: User | None, customers: Sequence[Customer], *, reason: str) ->
         withdrawn_at=now, withdrawal_source="erased", updated_at=now
     )
     Consent.objects.filter(customer_id__in=ids).update(wording="", source="", updated_at=now)
+    # What staff typed about the person's requests may name them; the requests' kind, dates and outcome stay.
+    SubjectRequest.objects.filter(customer_id__in=ids).update(details="", updated_at=now)
     RetentionFlag.objects.filter(customer_id__in=ids).delete()
     existing = set(ErasureTombstone.objects.filter(value_index__in=indexes).values_list("value_index", flat=True))
     ErasureTombstone.objects.bulk_create(
