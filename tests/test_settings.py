@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kehu.core.crypto import key_decode
+
 
 def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")}
@@ -63,3 +65,13 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
     assert "KEHU_CURRENCY='RMBX'" in _start({**key, "KEHU_CURRENCY": "rmbx"}, tmp_path).stderr
     assert "only sqlite:// and postgres://" in _start({**key, "KEHU_DATABASE_URL": "mysql://x@y/z"}, tmp_path).stderr
     assert "KEHU_DEBUG='perhaps' is not a boolean" in _start({**key, "KEHU_DEBUG": "perhaps"}, tmp_path).stderr
+
+
+def test_keys_generate_works_before_any_key_exists(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")}
+    clean.update({"KEHU_VAR_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    result = subprocess.run(
+        [sys.executable, "-m", "kehu.cli", "keys", "generate"], env=clean, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(key_decode(result.stdout.strip(), name="generated")) == 32
