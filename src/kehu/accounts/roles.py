@@ -119,12 +119,5 @@ def role_allows(role: str, object_type: ObjectType, action: Action) -> bool:
     return action in GRANTS.get(Role(role), {}).get(object_type, frozenset())
 
 
-def role_may_reveal(role: str) -> bool:
-    """Roles that may see personal data in full; they must sign in with a second factor."""
-    return any(
-        Action.REVEAL in actions or Action.REVEAL_SENSITIVE in actions for actions in GRANTS[Role(role)].values()
-    )
-
-
 def role_scope(role: str) -> Scope:
     return SCOPES[Role(role)]

@@ -104,13 +104,14 @@ def interaction_update(*, actor: User, interaction: Interaction, **changes: obje
     return interaction
 
 
-def interactions_text_erase(*, customer_ids: list[int]) -> int:
-    """Blank the free text (subject, body, outcome) of these customers' interactions; kind and time stay.
+def interactions_text_erase(*, customer_ids: list[int], before: dt.datetime | None = None) -> int:
+    """Blank the free text (subject, body, outcome) of these customers' interactions (those before `before`).
 
-    Called by privacy services inside their own transaction and audit record (erasure, retention).
+    Kind and time stay. Called by privacy services inside their own transaction and audit record.
     """
-    return (
-        Interaction.objects.filter(customer_id__in=customer_ids)
-        .exclude(subject="", body="", outcome="")
-        .update(subject="", body="", outcome="", updated_at=timezone.now())
+    interactions = Interaction.objects.filter(customer_id__in=customer_ids)
+    if before is not None:
+        interactions = interactions.filter(occurred_at__lt=before)
+    return interactions.exclude(subject="", body="", outcome="").update(
+        subject="", body="", outcome="", updated_at=timezone.now()
     )

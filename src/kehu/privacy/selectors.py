@@ -29,10 +29,6 @@ def erased_match(indexes: Sequence[str]) -> dt.datetime | None:
     )
 
 
-def active_consents(customer: Customer) -> QuerySet[Consent]:
-    return Consent.objects.filter(customer=customer, withdrawn_at__isnull=True)
-
-
 def consent_history(customer: Customer) -> QuerySet[Consent]:
     return Consent.objects.filter(customer=customer).select_related("recorded_by").order_by("-given_at", "-id")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from kehu.accounts.access import require
@@ -406,13 +406,9 @@ def _erase(actor: User | None, customers: Sequence[Customer], *, reason: str) ->
     # What staff typed about the person's requests may name them; the requests' kind, dates and outcome stay.
     SubjectRequest.objects.filter(customer_id__in=ids).update(details="", updated_at=now)
     RetentionFlag.objects.filter(customer_id__in=ids).delete()
-    existing = set(ErasureTombstone.objects.filter(value_index__in=indexes).values_list("value_index", flat=True))
     ErasureTombstone.objects.bulk_create(
-        [
-            ErasureTombstone(value_index=index, erased_at=now)
-            for index in dict.fromkeys(indexes)
-            if index not in existing
-        ]
+        [ErasureTombstone(value_index=index, erased_at=now) for index in dict.fromkeys(indexes)],
+        ignore_conflicts=True,
     )
     audit_record_many(
         actor=actor,
@@ -501,12 +497,11 @@ def retention_candidates(rule: RetentionRule, *, now: dt.datetime | None = None)
     cutoff = _cutoff(rule, now or timezone.now())
     live = Customer.objects.filter(erased_at__isnull=True)
     if rule.data_type == RetentionDataType.UNTOUCHED_LEADS:
-        recent_orders = Order.objects.filter(customer=OuterRef("pk"), placed_at__gte=cutoff)
         any_order = Order.objects.filter(customer=OuterRef("pk"))
         recent_contact = Interaction.objects.filter(customer=OuterRef("pk"), occurred_at__gte=cutoff)
         return live.filter(
             lifecycle_stage__in=[LifecycleStage.LEAD, LifecycleStage.PROSPECT], updated_at__lt=cutoff
-        ).exclude(Exists(recent_orders) | Exists(any_order) | Exists(recent_contact))
+        ).exclude(Exists(any_order) | Exists(recent_contact))
     if rule.data_type == RetentionDataType.ARCHIVED_CUSTOMERS:
         return live.filter(archived_at__lt=cutoff)
     old_text = Interaction.objects.filter(customer=OuterRef("pk"), occurred_at__lt=cutoff).exclude(
@@ -606,11 +601,7 @@ def retention_apply(
 
 def _retention_anonymise(actor: User, rule: RetentionRule, ids: list[int], cutoff: dt.datetime) -> int:
     if rule.data_type == RetentionDataType.INTERACTION_TEXT:
-        count = (
-            Interaction.objects.filter(customer_id__in=ids, occurred_at__lt=cutoff)
-            .exclude(Q(subject="") & Q(body="") & Q(outcome=""))
-            .update(subject="", body="", outcome="", updated_at=timezone.now())
-        )
+        count = interactions_text_erase(customer_ids=ids, before=cutoff)
         RetentionFlag.objects.filter(rule=rule, customer_id__in=ids).delete()
         return count
     customers = list(Customer.objects.filter(pk__in=ids, erased_at__isnull=True))
