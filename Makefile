@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 DEMO_CUSTOMERS ?= 2000
 KEHU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The demo signs in with a password alone so that it can be tried at once; `make run
+# DEMO_TWO_FACTOR=admin,manager,sales_rep,service_agent` tries it as production runs it.
+DEMO_TWO_FACTOR ?= none
 
 # Lint-only settings: never used to store anything.
 LINT_ENV := KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh \
@@ -30,7 +33,8 @@ run: $(VENV)/.runtime
 	KEHU_DEBUG=true $(BIN)/kehu migrate --noinput -v0
 	KEHU_DEBUG=true $(BIN)/kehu demo --if-empty --customers $(DEMO_CUSTOMERS) --seed 1
 	@echo "kehu is at http://$(HOST)/  (API docs: http://$(HOST)/api/docs)"
-	KEHU_DEBUG=true $(BIN)/kehu runserver $(HOST)
+	@echo "two-factor sign-in required for: $(DEMO_TWO_FACTOR) (production requires it for every role that may reveal personal data)"
+	KEHU_DEBUG=true KEHU_TWO_FACTOR_ROLES=$(DEMO_TWO_FACTOR) $(BIN)/kehu runserver $(HOST)
 
 test: test-sqlite test-postgres
 

@@ -12,6 +12,8 @@ os.environ.setdefault(
     "k2:dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS10d28tLS0=,k1:dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS1vbmUtLS0=",
 )
 os.environ.setdefault("KEHU_BLIND_INDEX_KEY", "dGVzdHMtb25seS1ibGluZC1pbmRleC1rZXktLS0tLS0=")
+# Most tests sign in with force_login; the two-factor tests turn the requirement on themselves.
+os.environ.setdefault("KEHU_TWO_FACTOR_ROLES", "none")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from kehu.settings import *  # noqa: F403

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -128,6 +129,22 @@ class RejectNulCharactersMiddleware:
                 )
         response: HttpResponse = self.get_response(request)
         return response
+
+
+class ApiLanguageMiddleware:
+    """The API answers in English, a stable contract for scripts, unless the client sends Accept-Language
+    (`zh-CN` gets the messages in Chinese); the pages follow the user's choice."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and not request.META.get("HTTP_ACCEPT_LANGUAGE"):
+            with translation.override("en"):
+                request.LANGUAGE_CODE = "en"
+                response: HttpResponse = self.get_response(request)
+            return response
+        return self.get_response(request)
 
 
 class ApiAuditContextMiddleware:

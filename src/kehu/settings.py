@@ -158,6 +158,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_htmx",
     "ninja",  # serves Swagger UI from its own static files: the docs work with no internet
     "kehu.core",
     "kehu.accounts",
@@ -181,9 +185,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "kehu.accounts.middleware.SessionTimeoutMiddleware",
+    "kehu.accounts.middleware.TwoFactorMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kehu.api.RejectNulCharactersMiddleware",
+    "kehu.api.ApiLanguageMiddleware",
     "kehu.api.ApiAuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -267,6 +275,14 @@ KEHU_SIGNIN_LOCK_MINUTES = env_int("KEHU_SIGNIN_LOCK_MINUTES", 15, minimum=1)
 KEHU_SESSION_IDLE_MINUTES = env_int("KEHU_SESSION_IDLE_MINUTES", 30, minimum=1)
 KEHU_SESSION_ABSOLUTE_HOURS = env_int("KEHU_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = KEHU_SESSION_ABSOLUTE_HOURS * 3600
+# Changing one's password, email or phone asks for the password (and code) again unless given this recently.
+KEHU_REAUTH_MINUTES = env_int("KEHU_REAUTH_MINUTES", 10, minimum=1)
+
+# Roles that must sign in with a second factor (TOTP): by default the administrator and every role that may
+# reveal personal data. `none` turns the requirement off (the demo does; `check --deploy` warns about it).
+_TWO_FACTOR_DEFAULT = ["admin", "manager", "sales_rep", "service_agent"]
+KEHU_TWO_FACTOR_ROLES = frozenset(env_list("KEHU_TWO_FACTOR_ROLES", _TWO_FACTOR_DEFAULT)) - {"none"}
+OTP_TOTP_ISSUER = env_str("KEHU_TWO_FACTOR_ISSUER", "kehu")
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

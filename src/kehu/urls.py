@@ -9,6 +9,9 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", sign_in, name="login"),
     path("accounts/logout/", sign_out, name="logout"),
+    path("accounts/", include("kehu.accounts.urls")),
+    # The admin signs in through kehu's own page, with throttling and the second factor.
+    path("admin/login/", RedirectView.as_view(url="/accounts/login/", query_string=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

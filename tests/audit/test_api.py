@@ -32,7 +32,14 @@ def test_auditor_filters_the_log(as_auditor: Api, as_alice: Api, zhangsan: dict[
         "api",
         zhangsan["id"],
     )
-    assert updated["event_label"] == "修改客户"
+    # The API speaks English unless the client asks otherwise with Accept-Language.
+    assert updated["event_label"] == "Customer updated"
+    chinese = as_auditor.client.get(
+        f"/api/v1/audit?customer={zhangsan['id']}",
+        HTTP_AUTHORIZATION=f"Bearer {as_auditor.token}",
+        HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9",
+    )
+    assert chinese.json()["items"][0]["event_label"] == "修改客户"
     only_updates = as_auditor.get("/audit", event="customer.updated").json()["items"]
     assert [item["sequence"] for item in only_updates] == [updated["sequence"]]
     by_actor = as_auditor.get("/audit", actor="alice", limit=2).json()

@@ -7,14 +7,18 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from kehu.accounts.models import ApiToken, Team, User
+from kehu.accounts.models import ApiToken, Team, User, UserSession
 from kehu.accounts.roles import Role
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
-from kehu.core.errors import ServiceValidationError
+from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.normalize import NormalisationError, normalize_email, normalize_phone
 
 TOKEN_PREFIX = "kehu_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 
@@ -91,4 +95,73 @@ def user_create(
     )
     user.set_password(password)
     user.save()
+    return user
+
+
+def sessions_end(*, user: User, keep: str | None = None) -> int:
+    """End the user's signed-in sessions (all, or all but `keep`); returns how many ended."""
+    rows = UserSession.objects.filter(user=user)
+    if keep:
+        rows = rows.exclude(session_key=keep)
+    keys = list(rows.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    rows.delete()
+    return len(keys)
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User | None, user: User) -> int:
+    """Disable a user: they cannot sign in, their tokens stop working and every session of theirs ends now."""
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    ended = sessions_end(user=user)
+    audit_record(
+        event=AuditEvent.USER_DEACTIVATED,
+        actor=actor,
+        target_type="user",
+        target_id=str(user.pk),
+        extra={"sessions_ended": ended},
+    )
+    return ended
+
+
+@transaction.atomic
+def user_password_change(*, user: User, password: str, keep_session: str | None) -> None:
+    """Set a new password (checked against the password rules); every other session of the user ends."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ServiceValidationError([FieldError("new_password", message) for message in error.messages]) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    sessions_end(user=user, keep=keep_session)
+    audit_record(event=AuditEvent.USER_PASSWORD_CHANGED, actor=user, target_type="user", target_id=str(user.pk))
+
+
+@transaction.atomic
+def user_contact_change(*, user: User, email: str, phone: str) -> User:
+    """Change one's own email and mobile phone, normalised; the audit record says which changed, not the values."""
+    errors: list[FieldError] = []
+    values: dict[str, str] = {"email": "", "phone": ""}
+    for field, raw, normalise in (("email", email, normalize_email), ("phone", phone, normalize_phone)):
+        if raw.strip():
+            try:
+                values[field] = normalise(raw)
+            except NormalisationError as error:
+                errors.append(FieldError(field, str(error)))
+    if errors:
+        raise ServiceValidationError(errors)
+    changed = sorted(field for field, value in values.items() if getattr(user, field) != value)
+    if changed:
+        for field in changed:
+            setattr(user, field, values[field])
+        user.save(update_fields=changed)
+        audit_record(
+            event=AuditEvent.USER_CONTACT_CHANGED,
+            actor=user,
+            target_type="user",
+            target_id=str(user.pk),
+            fields=changed,
+        )
     return user

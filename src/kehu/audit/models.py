@@ -44,6 +44,8 @@ class AuditEvent(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", _("Password changed")
     USER_REAUTHENTICATED = "user.reauthenticated", _("Password confirmed again")
     USER_DEACTIVATED = "user.deactivated", _("User disabled; sessions ended")
+    USER_TWO_FACTOR_RESET = "user.two_factor_reset", _("Two-factor sign-in reset")
+    USER_CONTACT_CHANGED = "user.contact_changed", _("Own email or phone changed")
     PERSONAL_DATA_REVEALED = "personal_data.revealed", _("Personal data revealed")
     CONSENT_GIVEN = "consent.given", _("Consent given")
     CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")

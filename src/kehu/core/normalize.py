@@ -7,6 +7,7 @@ import re
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
 from kehu.core.chinese import half_width, is_han
@@ -39,9 +40,9 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     region = region or settings.KEHU_PHONE_REGION
     text = _PHONE_NOISE.sub("", half_width(raw)).strip()
     if not text:
-        raise NormalisationError("the phone number is empty")
+        raise NormalisationError(_("the phone number is empty"))
     if not re.fullmatch(r"\+?[0-9]+", text):
-        raise NormalisationError(f"{raw.strip()} contains characters that are not digits")
+        raise NormalisationError(_("%(value)s contains characters that are not digits") % {"value": raw.strip()})
     if region == "CN":
         national = text
         for prefix in ("+86", "0086"):
@@ -49,13 +50,14 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
                 national = national[len(prefix) :]
                 break
         if national.startswith("1") and len(national) != 11:
-            raise NormalisationError(f"{raw.strip()} has {len(national)} digits; a mainland mobile has 11")
+            message = _("%(value)s has %(count)d digits; a mainland mobile has 11")
+            raise NormalisationError(message % {"value": raw.strip(), "count": len(national)})
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise NormalisationError(f"{raw.strip()} is not a phone number") from None
+        raise NormalisationError(_("%(value)s is not a phone number") % {"value": raw.strip()}) from None
     if not phonenumbers.is_valid_number(number):
-        raise NormalisationError(f"{raw.strip()} is not a valid phone number for its region")
+        raise NormalisationError(_("%(value)s is not a valid phone number for its region") % {"value": raw.strip()})
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -65,7 +67,9 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
-        raise NormalisationError(f"{text} is not a valid email address: {error}") from None
+        raise NormalisationError(
+            _("%(value)s is not a valid email address: %(reason)s") % {"value": text, "reason": error}
+        ) from None
     domain = result.ascii_domain or result.domain
     return f"{result.local_part.lower()}@{domain.lower()}"
 
@@ -73,23 +77,23 @@ def normalize_email(raw: str) -> str:
 def normalize_wechat(raw: str) -> str:
     text = half_width(raw).strip().lower()
     if not _WECHAT.fullmatch(text):
-        raise NormalisationError(
-            f"{raw.strip()} is not a WeChat ID: 6–20 letters, digits, _ or -, starting with a letter"
-        )
+        message = _("%(value)s is not a WeChat ID: 6–20 letters, digits, _ or -, starting with a letter")
+        raise NormalisationError(message % {"value": raw.strip()})
     return text
 
 
 def normalize_qq(raw: str) -> str:
     text = half_width(raw).strip()
     if not _QQ.fullmatch(text):
-        raise NormalisationError(f"{raw.strip()} is not a QQ number: 5–12 digits, not starting with 0")
+        message = _("%(value)s is not a QQ number: 5–12 digits, not starting with 0")
+        raise NormalisationError(message % {"value": raw.strip()})
     return text
 
 
 def normalize_other(raw: str) -> str:
     text = _SPACES.sub(" ", half_width(raw)).strip()
     if not text:
-        raise NormalisationError("the value is empty")
+        raise NormalisationError(_("the value is empty"))
     return text
 
 
@@ -103,14 +107,18 @@ def normalize_id_number(raw: str) -> str:
     if not text:
         return ""
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        raise NormalisationError(f"an ID card number has 17 digits and a final digit or X; this has {len(text)}")
+        raise NormalisationError(
+            _("an ID card number has 17 digits and a final digit or X; this has %(count)d") % {"count": len(text)}
+        )
     expected = _ID_CHECK[sum(int(digit) * weight for digit, weight in zip(text[:17], _ID_WEIGHTS, strict=True)) % 11]
     if text[17] != expected:
-        raise NormalisationError("the ID card number's check digit does not match: a digit is mistyped")
+        raise NormalisationError(_("the ID card number's check digit does not match: a digit is mistyped"))
     try:
         dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        raise NormalisationError(f"digits 7-14 of an ID card number are a birth date; {text[6:14]} is not") from None
+        raise NormalisationError(
+            _("digits 7-14 of an ID card number are a birth date; %(value)s is not") % {"value": text[6:14]}
+        ) from None
     return text
 
 
@@ -120,7 +128,8 @@ def normalize_bank_account(raw: str) -> str:
     if not text:
         return ""
     if not text.isdigit():
-        raise NormalisationError("a bank account number holds digits only")
+        raise NormalisationError(_("a bank account number holds digits only"))
     if not 8 <= len(text) <= 30:
-        raise NormalisationError(f"a bank account number has 8 to 30 digits; this has {len(text)}")
+        message = _("a bank account number has 8 to 30 digits; this has %(count)d")
+        raise NormalisationError(message % {"count": len(text)})
     return text

@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
@@ -107,7 +108,9 @@ def contact_value_normalize(kind: str, raw: str) -> str:
             phonenumbers.PhoneNumberType.MOBILE,
             phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
         ):
-            raise NormalisationError(f"{raw.strip()} is a landline number, not a mobile; save it as a phone")
+            raise NormalisationError(
+                _("%(value)s is a landline number, not a mobile; save it as a phone") % {"value": raw.strip()}
+            )
         return e164
     if kind == ContactKind.PHONE:
         return normalize_phone(raw)
@@ -254,7 +257,7 @@ def _validate_customer(customer: Customer) -> None:
 def _is_ancestor(customer_id: int, parent_id: int, *, depth: int = 50) -> bool:
     """Whether `customer_id` is `parent_id` or one of its ancestors (organisation trees are shallow)."""
     current: int | None = parent_id
-    for _ in range(depth):
+    for _step in range(depth):
         if current is None:
             return False
         if current == customer_id:

@@ -8,8 +8,7 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from kehu.accounts.models import User
-from kehu.accounts.signin import SignInRefused, user_sign_in
+from kehu.accounts.signin import SignInRefused, SignInStep, user_sign_in
 
 
 class SignInForm(forms.Form):
@@ -18,7 +17,7 @@ class SignInForm(forms.Form):
 
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.request = request
-        self.user: User | None = None
+        self.step: SignInStep | None = None
         super().__init__(*args, **kwargs)
 
     def sign_in(self) -> bool:
@@ -26,7 +25,7 @@ class SignInForm(forms.Form):
         if not self.is_valid():
             return False
         try:
-            self.user = user_sign_in(
+            self.step = user_sign_in(
                 request=self.request,
                 username=self.cleaned_data["username"],
                 password=self.cleaned_data["password"],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kehu.accounts.signin import user_sign_out
+from kehu.accounts.signin import SignInStep, user_sign_out
 from kehu.web.forms import SignInForm
 
 
@@ -22,6 +24,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         next_url = "/"
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.sign_in():
+        if form.step == SignInStep.CODE:
+            return redirect("/accounts/two-factor/?" + urlencode({"next": next_url}))
+        if form.step == SignInStep.SETUP:
+            return redirect("/accounts/two-factor/setup/?" + urlencode({"next": next_url}))
         return redirect(next_url)
     return render(request, "web/login.html", {"form": form, "next": next_url}, status=200)
 
