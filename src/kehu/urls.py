@@ -3,10 +3,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from kehu.api import api
-from kehu.web.views import home, sign_in, sign_out
+from kehu.commerce.urls import order_urls, product_urls
+from kehu.web.views import home, search, sign_in, sign_out
 
 urlpatterns = [
     path("", home, name="home"),
+    path("search/", search, name="search"),
+    path("customers/", include("kehu.customers.urls")),
+    path("orders/", include(order_urls)),
+    path("products/", include(product_urls)),
     path("accounts/login/", sign_in, name="login"),
     path("accounts/logout/", sign_out, name="logout"),
     path("accounts/", include("kehu.accounts.urls")),

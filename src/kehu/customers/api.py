@@ -10,24 +10,14 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from kehu.accounts.access import allows, require
+from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.errors import NotFoundError, ServiceValidationError
-from kehu.core.masking import (
-    mask_bank_account,
-    mask_birthday,
-    mask_contact,
-    mask_id_number,
-    mask_name,
-    mask_text,
-)
 from kehu.customers import selectors, services
 from kehu.customers.models import (
-    Address,
     ContactKind,
-    ContactPoint,
     CustomerKind,
     CustomerType,
     CustomFieldDefinition,
@@ -39,6 +29,13 @@ from kehu.customers.models import (
     Tag,
 )
 from kehu.customers.models import Customer as CustomerModel
+from kehu.customers.rendering import (
+    address_out,
+    contact_point_out,
+    customer_out,
+    customer_summary_out,
+    may_see_names,
+)
 from kehu.interactions.selectors import customer_timeline
 from kehu.privacy import services as privacy_services
 
@@ -293,106 +290,6 @@ class ChoicesOut(Schema):
     field_type: list[str]
 
 
-# ---- rendering (masking applies here, once, for every endpoint) ------------------------------------------
-# Personal data leaves kehu masked for everyone; POST /customers/{id}/reveal shows it in full to roles that may,
-# one audited request at a time. Roles that neither change customers nor reveal (marketers, analysts) see
-# names masked too.
-
-
-def _may_see_names(user: User) -> bool:
-    return allows(user, ObjectType.CUSTOMER, Action.CHANGE) or allows(user, ObjectType.CUSTOMER, Action.REVEAL)
-
-
-def contact_point_out(point: ContactPoint, *, revealed: bool = False) -> dict[str, Any]:
-    value = point.value if revealed else mask_contact(point.kind, point.value)
-    return {
-        "id": point.pk,
-        "kind": point.kind,
-        "value": value,
-        "raw_value": point.raw_value if revealed else value,
-        "label": point.label,
-        "is_primary": point.is_primary,
-        "verified": point.verified,
-        "source": point.source,
-        "masked": not revealed,
-    }
-
-
-def address_out(address: Address, *, revealed: bool = False) -> dict[str, Any]:
-    return {
-        "id": address.pk,
-        "label": address.label,
-        "country": address.country,
-        "province": address.province,
-        "city": address.city,
-        "district": address.district if revealed else mask_text(address.district),
-        "street": address.street if revealed else mask_text(address.street, keep=0),
-        "postal_code": address.postal_code if revealed else "",
-        "is_primary": address.is_primary,
-        "masked": not revealed,
-    }
-
-
-def _name(value: str, names: bool) -> str:
-    return value if names or not value else mask_name(value)
-
-
-def customer_summary_out(summary: selectors.CustomerSummary, names: bool) -> dict[str, Any]:
-    """A list row as a plain dict: the response schema validates it once."""
-    phone = summary.primary_phone
-    email = summary.primary_email
-    return {
-        "id": summary.public_id,
-        "kind": summary.kind,
-        "display_name": _name(summary.display_name, names or summary.kind == CustomerKind.ORGANIZATION),
-        "company_name": summary.company_name,
-        "lifecycle_stage": summary.lifecycle_stage,
-        "source_channel": summary.source_channel,
-        "owner": {"id": summary.owner_public_id, "name": summary.owner_name} if summary.owner_public_id else None,
-        "primary_phone": mask_contact(*phone) if phone else None,
-        "primary_email": mask_contact("email", email) if email else None,
-        "tags": list(summary.tags),
-        "created_at": summary.created_at,
-        "updated_at": summary.updated_at,
-        "archived": summary.archived,
-    }
-
-
-def customer_out(customer: CustomerModel, names: bool) -> dict[str, Any]:
-    person_names = names or customer.kind == CustomerKind.ORGANIZATION
-    return {
-        "id": customer.public_id,
-        "kind": customer.kind,
-        "parent": customer.parent.public_id if customer.parent else None,
-        "display_name": _name(customer.display_name, person_names),
-        "family_name": _name(customer.family_name, person_names),
-        "given_name": _name(customer.given_name, person_names),
-        "company_name": customer.company_name,
-        "job_title": customer.job_title,
-        "gender": customer.gender,
-        "birthday": mask_birthday(customer.birthday.isoformat()) if customer.birthday else None,
-        "id_number": mask_id_number(customer.id_number),
-        "bank_account": mask_bank_account(customer.bank_account),
-        "industry": customer.industry,
-        "region": customer.region,
-        "customer_type": customer.customer_type,
-        "lifecycle_stage": customer.lifecycle_stage,
-        "source_channel": customer.source_channel,
-        "source_campaign": customer.source_campaign,
-        "source_system": customer.source_system,
-        "external_id": customer.external_id,
-        "owner": {"id": customer.owner.public_id, "name": str(customer.owner)} if customer.owner else None,
-        "team": customer.team.name if customer.team else None,
-        "tags": [tag.name for tag in customer.tags.all()],
-        "attributes": customer.attributes,
-        "contact_points": [contact_point_out(point) for point in customer.contact_points.all()],
-        "addresses": [address_out(address) for address in customer.addresses.all()],
-        "created_at": customer.created_at,
-        "updated_at": customer.updated_at,
-        "archived_at": customer.archived_at,
-    }
-
-
 def _owner(user: User, owner_id: uuid.UUID | None) -> User | None:
     if owner_id is None:
         return None
@@ -413,7 +310,7 @@ def _parent(user: User, parent_id: uuid.UUID | None) -> CustomerModel | None:
 
 def _detail(user: User, customer: CustomerModel) -> dict[str, Any]:
     fresh = selectors.customer_get_for_user(user, customer.public_id)
-    return customer_out(fresh, _may_see_names(user))
+    return customer_out(fresh, may_see_names(user))
 
 
 # ---- customers ---------------------------------------------------------------------------------------
@@ -480,7 +377,7 @@ def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> di
         attributes=_attribute_filters(params.attribute),
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
-    names = _may_see_names(user)
+    names = may_see_names(user)
     return {"items": [customer_summary_out(c, names) for c in page.items], "next_cursor": page.next_cursor}
 
 
@@ -492,7 +389,7 @@ def search(
 ) -> list[dict[str, Any]]:
     """Quick search: 张三, zhangsan, zs, 尾号 5678, an email fragment, 張三 — customers in your scope."""
     user = request_user(request)
-    names = _may_see_names(user)
+    names = may_see_names(user)
     return [customer_summary_out(c, names) for c in selectors.customer_search(user, q, limit=limit)]
 
 
@@ -520,7 +417,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[dict[s
 def customers_get(request: HttpRequest, customer_id: str) -> dict[str, Any]:
     user = request_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
-    return customer_out(customer, _may_see_names(user))
+    return customer_out(customer, may_see_names(user))
 
 
 @router.post("/customers/{customer_id}/reveal", response={200: RevealOut, **ERRORS})

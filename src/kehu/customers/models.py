@@ -219,3 +219,18 @@ class CustomFieldDefinition(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SavedView(models.Model):
+    """A user's named customer-list view ("my key accounts"): the list's query string, filters, sort and columns."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -32,20 +32,31 @@ def interaction_get_for_user(user: User, public_id: uuid.UUID | str, action: Act
     return interaction
 
 
+TIMELINE_KINDS = ("interaction", "order", "change")
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     kind: str  # "interaction", "order" or "change"
     occurred_at: dt.datetime
-    title: str
+    title: str  # interaction kind, order number or audit event
     detail: str
     ref: str
+    body: str = ""  # an interaction's notes; shown as text, never as markup
+    by: str = ""  # who logged or changed it
 
 
-def customer_timeline(user: User, customer: Customer, *, limit: int = 100) -> list[TimelineEntry]:
-    """Interactions, orders and changes of one customer (already fetched through scope), newest first."""
+def customer_timeline(
+    user: User, customer: Customer, *, limit: int = 100, kinds: tuple[str, ...] = TIMELINE_KINDS
+) -> list[TimelineEntry]:
+    """Interactions, orders and changes of one customer (already fetched through scope), newest first.
+
+    One query per kind, whatever the number of entries.
+    """
     entries: list[TimelineEntry] = []
-    if allows(user, ObjectType.INTERACTION, Action.VIEW):
-        for interaction in Interaction.objects.filter(customer=customer).order_by("-occurred_at")[:limit]:
+    if "interaction" in kinds and allows(user, ObjectType.INTERACTION, Action.VIEW):
+        interactions = Interaction.objects.filter(customer=customer).select_related("user").order_by("-occurred_at")
+        for interaction in interactions[:limit]:
             entries.append(
                 TimelineEntry(
                     "interaction",
@@ -53,9 +64,11 @@ def customer_timeline(user: User, customer: Customer, *, limit: int = 100) -> li
                     interaction.kind,
                     interaction.subject,
                     str(interaction.public_id),
+                    body=interaction.body,
+                    by=str(interaction.user) if interaction.user else "",
                 )
             )
-    if allows(user, ObjectType.ORDER, Action.VIEW):
+    if "order" in kinds and allows(user, ObjectType.ORDER, Action.VIEW):
         for order in Order.objects.filter(customer=customer).order_by("-placed_at")[:limit]:
             entries.append(
                 TimelineEntry(
@@ -66,9 +79,18 @@ def customer_timeline(user: User, customer: Customer, *, limit: int = 100) -> li
                     str(order.public_id),
                 )
             )
-    for record in AuditRecord.objects.filter(customer_id=customer.pk).order_by("-sequence")[:limit]:
-        entries.append(
-            TimelineEntry("change", record.occurred_at, record.event, ", ".join(record.fields), str(record.sequence))
-        )
+    if "change" in kinds:
+        records = AuditRecord.objects.filter(customer_id=customer.pk).select_related("actor").order_by("-sequence")
+        for record in records[:limit]:
+            entries.append(
+                TimelineEntry(
+                    "change",
+                    record.occurred_at,
+                    record.event,
+                    ", ".join(record.fields),
+                    str(record.sequence),
+                    by=str(record.actor) if record.actor else "",
+                )
+            )
     entries.sort(key=lambda entry: entry.occurred_at, reverse=True)
     return entries[:limit]

@@ -77,5 +77,9 @@
     drawCharts(document);
     updateBulk();
     document.body.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); updateBulk(); });
+    // The list's state lives in the URL; keep "save this view" in step with it.
+    document.body.addEventListener("htmx:pushedIntoHistory", function () {
+      document.querySelectorAll("[data-state]").forEach(function (el) { el.value = window.location.search.replace(/^\?/, ""); });
+    });
   });
 })();
