@@ -211,6 +211,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "kehu.web.context_processors.navigation",
             ],
         },
     },

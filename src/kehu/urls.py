@@ -22,3 +22,4 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
 ]
+handler404 = "kehu.web.views.not_found"

@@ -29,7 +29,7 @@ def test_sales_rep_signs_in_and_uses_the_api_with_the_session(client: Client, al
     assert "用户名或密码不正确" in wrong.content.decode()
     response = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery"})
     assert response.status_code == 302
-    assert "当前登录：alice" in client.get("/").content.decode()
+    assert "你好，alice" in client.get("/").content.decode()
     assert client.get("/api/v1/me").json()["username"] == "alice"
 
 

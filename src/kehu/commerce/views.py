@@ -144,7 +144,10 @@ def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
     recent: list[Order] = []
     if allows(user, ObjectType.ORDER, Action.VIEW):
         recent = list(
-            selectors.orders_for_user(user).filter(lines__product=product).select_related("customer").order_by("-placed_at")[:20]
+            selectors.orders_for_user(user)
+            .filter(lines__product=product)
+            .select_related("customer")
+            .order_by("-placed_at")[:20]
         )
     names = may_see_names(user)
     rows = [(order, masked_name(order.customer.display_name, names)) for order in recent]

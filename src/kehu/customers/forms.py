@@ -82,7 +82,7 @@ class CustomerFilterForm(forms.Form):
     archived = forms.BooleanField(label=_("Archived only"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per = forms.TypedChoiceField(
-        label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=50, initial=50
+        label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=None, initial=50
     )
     cols = forms.MultipleChoiceField(
         label=_("Columns"), required=False, choices=list(COLUMNS.items()), widget=forms.CheckboxSelectMultiple
@@ -118,7 +118,7 @@ class CustomerFilterForm(forms.Form):
             if definition.field_type == FieldType.BOOLEAN:
                 values[definition.key] = value == "true"
             elif definition.field_type == FieldType.INTEGER and str(value).lstrip("-").isdigit():
-                values[definition.key] = int(value)
+                values[definition.key] = int(str(value))
             else:
                 values[definition.key] = value
         return values

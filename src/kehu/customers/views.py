@@ -62,6 +62,12 @@ def page_user(request: HttpRequest) -> User:
     return user
 
 
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request will swap (None for an ordinary request)."""
+    details = getattr(request, "htmx", None)
+    return details.target if details else None
+
+
 def not_found_for_refusals(view: View) -> View:
     """Outside one's scope or role, a page does not exist (404), as in the API; nothing is changed."""
 
@@ -165,7 +171,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "owners": owners,
         "sort_links": _sort_links(state),
     }
-    template = "customers/_results.html" if request.htmx and request.htmx.target == "results" else "customers/list.html"
+    template = "customers/_results.html" if htmx_target(request) == "results" else "customers/list.html"
     return render(request, template, context)
 
 
@@ -208,7 +214,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
                 for customer in customers:
                     services.customer_tags_add(actor=user, customer=customer, names=[form.cleaned_data["tag"]])
             elif action == "assign":
-                owner = User.objects.filter(public_id=form.cleaned_data["owner"] or None, is_active=True).first()
+                owner = _active_user(str(form.cleaned_data["owner"] or ""))
                 if owner is None:
                     raise ServiceValidationError.single("owner", _("choose who will own them"))
                 for customer in customers:
@@ -225,6 +231,14 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
         done += " " + _("%(count)d were not yours to change and were left alone.") % {"count": skipped}
     messages.success(request, done)
     return redirect(back)
+
+
+def _active_user(public_id: str) -> User | None:
+    try:
+        key = uuid.UUID(public_id)
+    except ValueError:
+        return None
+    return User.objects.filter(public_id=key, is_active=True).first()
 
 
 @login_required
@@ -302,7 +316,7 @@ def _detail_context(request: HttpRequest, user: User, customer: Customer, log_fo
 def customer_detail(request: HttpRequest, customer_id: str) -> HttpResponse:
     user = page_user(request)
     customer = selectors.customer_get_for_user(user, customer_id)
-    if request.htmx and request.htmx.target == "timeline":
+    if htmx_target(request) == "timeline":
         context = {"customer": customer, **_timeline_context(request, user, customer)}
         return render(request, "customers/_timeline.html", context)
     return render(request, "customers/detail.html", _detail_context(request, user, customer, InteractionForm()))
@@ -344,7 +358,7 @@ def interaction_log_view(request: HttpRequest, customer_id: str) -> HttpResponse
             show_errors(form, error)
         else:
             logged = True
-    if request.htmx:
+    if htmx_target(request) is not None or request.headers.get("HX-Request"):
         # htmx swaps only 2xx answers: errors come back with 200, next to their fields.
         log_form = InteractionForm() if logged else form
         context = {"customer": customer, "log_form": log_form, **_timeline_context(request, user, customer)}
@@ -524,4 +538,3 @@ def customer_archive_view(request: HttpRequest, customer_id: str) -> HttpRespons
         services.customer_restore(actor=user, customer=customer)
         messages.success(request, _("Restored."))
     return redirect(f"/customers/{customer.public_id}/")
-

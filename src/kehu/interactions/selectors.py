@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from kehu.accounts.access import allows, require, scope_q
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
-from kehu.audit.models import AuditRecord
+from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.commerce.models import Order
 from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError
@@ -33,6 +33,7 @@ def interaction_get_for_user(user: User, public_id: uuid.UUID | str, action: Act
 
 
 TIMELINE_KINDS = ("interaction", "order", "change")
+SHOWN_ELSEWHERE = (AuditEvent.INTERACTION_LOGGED, AuditEvent.ORDER_CREATED)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,12 @@ def customer_timeline(
                 )
             )
     if "change" in kinds:
-        records = AuditRecord.objects.filter(customer_id=customer.pk).select_related("actor").order_by("-sequence")
+        records = (
+            AuditRecord.objects.filter(customer_id=customer.pk)
+            .exclude(event__in=SHOWN_ELSEWHERE)  # the interaction or order itself is on the timeline
+            .select_related("actor")
+            .order_by("-sequence")
+        )
         for record in records[:limit]:
             entries.append(
                 TimelineEntry(

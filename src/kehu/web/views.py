@@ -141,3 +141,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("/")
 
 
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 in kehu's layout, with the reason a view gave (never a stack or a resolver's internals)."""
+    reason = exception.args[0] if exception and exception.args and isinstance(exception.args[0], str) else ""
+    return render(request, "404.html", {"reason": reason or _("No such page, or not one you can use.")}, status=404)
