@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +17,13 @@ from kehu.core.normalize import (
     normalize_qq,
     normalize_wechat,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The reasons are translated into the user's language; these tests read them in English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize(

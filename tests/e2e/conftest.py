@@ -23,8 +23,9 @@ ARGS = [
 ]
 PASSWORD = "correct horse battery"
 
-# Playwright's sync API runs an event loop in the test's thread; the test's own database calls are still
-# plain synchronous calls, so Django's guard against ORM use inside a running loop does not apply here.
+# Playwright's sync API runs an event loop in the test's thread; the test's own database calls (fixtures,
+# assertions, the flush after each test) are still plain synchronous calls, so Django's guard against ORM use
+# inside a running loop does not apply to them. (The deploy-check test leaves this variable out.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 

@@ -39,7 +39,7 @@ def test_pages_carry_no_inline_script(client: Client) -> None:
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEHU_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "kehu.settings",
