@@ -53,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
         counts = customers.values("lifecycle_stage").annotate(n=Count("id")).values_list("lifecycle_stage", "n")
         stages = dict(counts.order_by())
         context["stage_chart"] = {
+            "animation": False,
             "tooltip": {"trigger": "item"},
             "series": [
                 {
@@ -83,6 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
             months.append(cursor.strftime("%Y-%m"))
             cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
         context["revenue_chart"] = {
+            "animation": False,
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 60, "right": 16, "top": 16, "bottom": 32},
             "xAxis": {"type": "category", "data": months},
