@@ -20,12 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kehu.accounts.models import SignInAttempt, User, UserSession
 from kehu.accounts.two_factor import (
     second_factor_verify,
-    totp_begin,
     totp_confirm,
+    totp_resume_or_begin,
     two_factor_enabled,
     two_factor_needed,
     unconfirmed_device,
@@ -188,14 +189,14 @@ def second_factor_sign_in(*, request: HttpRequest, code: str) -> None:
         raise refusal
 
 
-def enrolment_start(request: HttpRequest) -> User:
-    """Begin setting up an authenticator for the user in the middle of signing in."""
+def enrolment_start(request: HttpRequest) -> TOTPDevice:
+    """The authenticator the user is setting up in the middle of signing in (begun on the first visit)."""
     user = pending_user(request)
     if user is None:
         raise _expired()
-    device = unconfirmed_device(user, request.session.get(PENDING_DEVICE)) or totp_begin(user=user).device
+    device = totp_resume_or_begin(user=user, device_id=request.session.get(PENDING_DEVICE))
     request.session[PENDING_DEVICE] = device.pk
-    return user
+    return device
 
 
 def enrolment_sign_in(*, request: HttpRequest, code: str) -> list[str]:

@@ -55,11 +55,10 @@ class Enrolment:
     qr_svg: str  # inline SVG, so it needs no image request and no inline script
 
 
-def totp_begin(*, user: User) -> Enrolment:
+def totp_begin(*, user: User) -> TOTPDevice:
     """A fresh, unconfirmed authenticator for the user; any earlier unfinished one is dropped."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR, confirmed=False)
-    return enrolment_of(device)
+    return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR, confirmed=False)
 
 
 def enrolment_of(device: TOTPDevice) -> Enrolment:
@@ -74,6 +73,11 @@ def unconfirmed_device(user: User, device_id: int | None) -> TOTPDevice | None:
     if device_id is None:
         return None
     return TOTPDevice.objects.filter(user=user, pk=device_id, confirmed=False).first()
+
+
+def totp_resume_or_begin(*, user: User, device_id: int | None) -> TOTPDevice:
+    """The authenticator being set up (its id kept in the session), or a fresh one if there is none."""
+    return unconfirmed_device(user, device_id) or totp_begin(user=user)
 
 
 def _clean(code: str) -> str:

@@ -12,14 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.accounts import services, two_factor
 from kehu.accounts.forms import CodeForm, ContactForm, PasswordForm, ReauthenticateForm
-from kehu.accounts.models import User, UserSession
+from kehu.accounts.models import UserSession
 from kehu.accounts.signin import (
     SignInRefused,
     enrolment_sign_in,
@@ -32,23 +31,11 @@ from kehu.accounts.signin import (
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
 from kehu.core.errors import ServiceValidationError
+from kehu.web.pages import page_user, safe_next, show_errors
 
 SETUP_DEVICE = "kehu_setup_device"
 
 View = Callable[..., HttpResponse]
-
-
-def safe_next(request: HttpRequest, default: str = "/") -> str:
-    next_url = request.POST.get("next") or request.GET.get("next") or default
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return default
-    return next_url
-
-
-def signed_in_user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def reauthentication_required(view: View) -> View:
@@ -78,7 +65,7 @@ def two_factor_code(request: HttpRequest) -> HttpResponse:
         except SignInRefused as refusal:
             form.add_error("code", refusal.message)
         else:
-            left = two_factor.backup_codes_left(signed_in_user(request))
+            left = two_factor.backup_codes_left(page_user(request))
             if left <= 3:
                 messages.warning(
                     request, _("You have %(count)d backup codes left. Make new ones in Security.") % {"count": left}
@@ -92,11 +79,9 @@ def two_factor_code(request: HttpRequest) -> HttpResponse:
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator in the middle of signing in (the role requires one)."""
     try:
-        user = enrolment_start(request)
+        device = enrolment_start(request)
     except SignInRefused:
         return redirect("/accounts/login/")
-    device = two_factor.unconfirmed_device(user, request.session.get("kehu_pending_device"))
-    assert device is not None
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -105,7 +90,12 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             form.add_error("code", refusal.message)
         else:
             return render(request, "accounts/backup_codes.html", {"codes": codes, "next": safe_next(request)})
-    context = {"form": form, "enrolment": two_factor.enrolment_of(device), "next": safe_next(request), "user": user}
+    context = {
+        "form": form,
+        "enrolment": two_factor.enrolment_of(device),
+        "next": safe_next(request),
+        "user": device.user,
+    }
     return render(request, "accounts/two_factor_setup.html", context)
 
 
@@ -113,7 +103,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     form = ReauthenticateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -133,7 +123,7 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     context = {
         "contact_form": ContactForm(initial={"email": user.email, "phone": user.phone}),
         "password_form": PasswordForm(),
@@ -146,23 +136,18 @@ def security(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/security.html", context)
 
 
-def _show_errors(form: ContactForm | PasswordForm, error: ServiceValidationError) -> None:
-    for field_error in error.errors:
-        form.add_error(field_error.field if field_error.field in form.fields else None, field_error.reason)
-
-
 @never_cache
 @login_required
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def contact_change(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     form = ContactForm(request.POST or None, initial={"email": user.email, "phone": user.phone})
     if request.method == "POST" and form.is_valid():
         try:
             services.user_contact_change(user=user, email=form.cleaned_data["email"], phone=form.cleaned_data["phone"])
         except ServiceValidationError as error:
-            _show_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Your email and phone are saved."))
             return redirect("/accounts/security/")
@@ -174,7 +159,7 @@ def contact_change(request: HttpRequest) -> HttpResponse:
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -182,7 +167,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 user=user, password=form.cleaned_data["new_password"], keep_session=request.session.session_key
             )
         except ServiceValidationError as error:
-            _show_errors(form, error)
+            show_errors(form, error)
         else:
             old_key = request.session.session_key
             update_session_auth_hash(request, user)  # this session stays signed in (under a new key); others ended
@@ -198,11 +183,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def two_factor_manage(request: HttpRequest) -> HttpResponse:
     """Set up (or replace) one's authenticator while signed in."""
-    user = signed_in_user(request)
-    device = two_factor.unconfirmed_device(user, request.session.get(SETUP_DEVICE))
-    if device is None:
-        device = two_factor.totp_begin(user=user).device
-        request.session[SETUP_DEVICE] = device.pk
+    user = page_user(request)
+    device = two_factor.totp_resume_or_begin(user=user, device_id=request.session.get(SETUP_DEVICE))
+    request.session[SETUP_DEVICE] = device.pk
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -225,7 +208,7 @@ def two_factor_manage(request: HttpRequest) -> HttpResponse:
 @reauthentication_required
 @require_POST
 def backup_codes_renew(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     if not two_factor.two_factor_enabled(user):
         return redirect("/accounts/security/")
     codes = two_factor.backup_codes_renew(user=user)
@@ -237,7 +220,7 @@ def backup_codes_renew(request: HttpRequest) -> HttpResponse:
 @reauthentication_required
 @require_POST
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
-    user = signed_in_user(request)
+    user = page_user(request)
     with transaction.atomic():
         ended = services.sessions_end(user=user, keep=request.session.session_key)
         audit_record(

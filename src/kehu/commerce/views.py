@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +21,7 @@ from kehu.core.errors import ServiceValidationError
 from kehu.core.pagination import paginate
 from kehu.customers.rendering import masked_name, may_see_names
 from kehu.customers.selectors import customer_get_for_user
-from kehu.customers.views import not_found_for_refusals, page_user, show_errors
+from kehu.web.pages import day_start, not_found_for_refusals, page_user, show_errors
 
 PAGE = 50
 
@@ -34,12 +32,6 @@ def _next_query(request: HttpRequest, cursor: str | None) -> str | None:
     query = request.GET.copy()
     query["cursor"] = cursor
     return query.urlencode()
-
-
-def _day(day: dt.date | None, *, next_day: bool = False) -> dt.datetime | None:
-    if day is None:
-        return None
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1 if next_day else 0), dt.time()))
 
 
 @login_required
@@ -63,9 +55,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
             if data.get(name):
                 queryset = queryset.filter(**{name: data[name]})
         if data.get("placed_from"):
-            queryset = queryset.filter(placed_at__gte=_day(data["placed_from"]))
+            queryset = queryset.filter(placed_at__gte=day_start(data["placed_from"]))
         if data.get("placed_to"):
-            queryset = queryset.filter(placed_at__lt=_day(data["placed_to"], next_day=True))
+            queryset = queryset.filter(placed_at__lt=day_start(data["placed_to"], next_day=True))
         page = paginate(queryset, sort="-placed_at", cursor=data.get("cursor") or None, limit=PAGE)
         orders, cursor = page.items, page.next_cursor
     names = may_see_names(user)

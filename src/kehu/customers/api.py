@@ -16,6 +16,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.core.api_support import ErrorOut, UtcDatetime, patch_values, request_user
 from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.customers import selectors, services
+from kehu.customers.custom_fields import filter_value
 from kehu.customers.models import (
     ContactKind,
     CustomerKind,
@@ -347,12 +348,7 @@ def _attribute_filters(pairs: list[str]) -> dict[str, Any]:
         definition = definitions.get(key)
         if not sep or definition is None:
             raise ServiceValidationError.single("attribute", f"{pair} is not key=value with a defined custom field")
-        if definition.field_type == FieldType.INTEGER:
-            parsed[key] = int(value) if value.lstrip("-").isdigit() else value
-        elif definition.field_type == FieldType.BOOLEAN:
-            parsed[key] = value.lower() in {"1", "true", "yes"}
-        else:
-            parsed[key] = value
+        parsed[key] = filter_value(definition, value)
     return parsed
 
 

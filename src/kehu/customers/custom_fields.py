@@ -57,6 +57,15 @@ def _clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
     raise ValueError(f"has an unknown type {kind}")
 
 
+def filter_value(definition: CustomFieldDefinition, raw: str) -> Any:
+    """A custom field's value as a list filter compares it: whole numbers as numbers, yes/no as booleans."""
+    if definition.field_type == FieldType.INTEGER:
+        return int(raw) if raw.lstrip("-").isdigit() else raw
+    if definition.field_type == FieldType.BOOLEAN:
+        return raw.lower() in {"1", "true", "yes"}
+    return raw
+
+
 def attributes_clean(values: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Merge `values` into `existing` custom field values; null removes a value. Every error names its field."""
     definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(active=True)}

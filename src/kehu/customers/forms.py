@@ -7,10 +7,10 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import Team, User
+from kehu.customers.custom_fields import filter_value
 from kehu.customers.models import (
     ContactKind,
     CustomerKind,
@@ -23,6 +23,7 @@ from kehu.customers.models import (
     SourceChannel,
 )
 from kehu.interactions.models import Direction, InteractionKind
+from kehu.web.pages import day_start
 
 PROVINCES = (
     "北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
@@ -113,14 +114,8 @@ class CustomerFilterForm(forms.Form):
         values: dict[str, Any] = {}
         for definition in self.custom_fields:
             value = self.cleaned_data.get(f"attr_{definition.key}")
-            if value in (None, ""):
-                continue
-            if definition.field_type == FieldType.BOOLEAN:
-                values[definition.key] = value == "true"
-            elif definition.field_type == FieldType.INTEGER and str(value).lstrip("-").isdigit():
-                values[definition.key] = int(str(value))
-            else:
-                values[definition.key] = value
+            if value not in (None, ""):
+                values[definition.key] = filter_value(definition, str(value))
         return values
 
     def columns(self) -> list[str]:
@@ -128,11 +123,7 @@ class CustomerFilterForm(forms.Form):
         return [key for key in COLUMNS if key in (chosen or DEFAULT_COLUMNS)]
 
     def day_start(self, name: str, *, next_day: bool = False) -> dt.datetime | None:
-        day = self.cleaned_data.get(name)
-        if day is None:
-            return None
-        start = dt.datetime.combine(day + dt.timedelta(days=1 if next_day else 0), dt.time())
-        return timezone.make_aware(start)
+        return day_start(self.cleaned_data.get(name), next_day=next_day)
 
     def advanced_used(self) -> bool:
         names = ("team", "province", "region", "industry", "source", "type", "kind", "created_from", "created_to")

@@ -8,15 +8,13 @@ user's scope answers 404, as if it did not exist.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count, Max, Sum
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,7 +23,7 @@ from kehu.accounts.access import allows
 from kehu.accounts.models import Team, User
 from kehu.accounts.roles import Action, ObjectType, Scope, role_scope
 from kehu.commerce.models import Order
-from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
+from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.customers import selectors, services
 from kehu.customers.forms import (
     COLUMNS,
@@ -50,46 +48,10 @@ from kehu.interactions.models import Interaction
 from kehu.interactions.selectors import TIMELINE_KINDS, customer_timeline
 from kehu.interactions.services import interaction_log
 from kehu.privacy.services import customer_reveal
+from kehu.web.pages import htmx_target, is_htmx, not_found_for_refusals, page_user, show_errors
 
-View = Callable[..., HttpResponse]
 TIMELINE_LIMIT = 50
 ORDERS_SHOWN = 20
-
-
-def page_user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def htmx_target(request: HttpRequest) -> str | None:
-    """The id of the element an htmx request will swap (None for an ordinary request)."""
-    details = getattr(request, "htmx", None)
-    return details.target if details else None
-
-
-def not_found_for_refusals(view: View) -> View:
-    """Outside one's scope or role, a page does not exist (404), as in the API; nothing is changed."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFoundError:
-            raise Http404(_("No such customer, or not one you can see.")) from None
-        except PermissionDeniedError:
-            raise Http404(_("No such page, or not one you can use.")) from None
-
-    return wrapper
-
-
-def show_errors(form: Any, error: ServiceValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Put each service error next to the form field it names (or at the top of the form)."""
-    for item in error.errors:
-        name = (aliases or {}).get(item.field, item.field)
-        if name.startswith("attributes."):
-            name = "attr_" + name.removeprefix("attributes.")
-        form.add_error(name if name in form.fields else None, item.reason)
 
 
 def _owners_and_teams(user: User) -> tuple[list[User], list[Team]]:
@@ -160,7 +122,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "items": items,
-        "columns": form.columns() if form.is_bound else [key for key in COLUMNS if key in form.columns()],
+        "columns": form.columns(),
         "column_labels": COLUMNS,
         "state": state.urlencode(),
         "next_query": next_query,
@@ -179,10 +141,15 @@ def _sort_links(state: QueryDict) -> dict[str, str]:
     """Query strings that sort by a column, toggling the direction when it is already the sort."""
     current = state.get("sort") or "-created_at"
     links: dict[str, str] = {}
-    for column, field in (("name", "display_name"), ("created", "created_at"), ("updated", "updated_at")):
-        wanted = f"-{field}" if current == field else field
-        if field != "display_name" and current != f"-{field}" and current != field:
-            wanted = f"-{field}"  # dates start with the newest
+    # A click on the column the list is sorted by reverses it; another column starts A→Z or newest first.
+    for column, first in (("name", "display_name"), ("created", "-created_at"), ("updated", "-updated_at")):
+        field = first.lstrip("-")
+        if current == field:
+            wanted = f"-{field}"
+        elif current == f"-{field}":
+            wanted = field
+        else:
+            wanted = first
         query = state.copy()
         query["sort"] = wanted
         links[column] = query.urlencode()
@@ -358,7 +325,7 @@ def interaction_log_view(request: HttpRequest, customer_id: str) -> HttpResponse
             show_errors(form, error)
         else:
             logged = True
-    if htmx_target(request) is not None or request.headers.get("HX-Request"):
+    if is_htmx(request):
         # htmx swaps only 2xx answers: errors come back with 200, next to their fields.
         log_form = InteractionForm() if logged else form
         context = {"customer": customer, "log_form": log_form, **_timeline_context(request, user, customer)}

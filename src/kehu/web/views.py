@@ -12,12 +12,10 @@ from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.accounts.access import allows
-from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.accounts.signin import SignInStep, user_sign_out
 from kehu.commerce.models import OrderStatus
@@ -28,20 +26,15 @@ from kehu.customers.selectors import customer_search, customer_summaries, custom
 from kehu.interactions.models import InteractionKind
 from kehu.interactions.selectors import interactions_for_user
 from kehu.web.forms import SignInForm
+from kehu.web.pages import page_user, safe_next
 
 SEARCH_LIMIT = 10
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "web/home.html")
-    user = _user(request)
+    user = page_user(request)
     context: dict[str, Any] = {"dashboard": True}
     if allows(user, ObjectType.CUSTOMER, Action.VIEW):
         customers = customers_for_user(user).filter(archived_at__isnull=True)
@@ -104,7 +97,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def search(request: HttpRequest) -> HttpResponse:
     """The top bar's search: customers, orders and products, grouped."""
-    user = _user(request)
+    user = page_user(request)
     query = request.GET.get("q", "").strip()[:100]
     groups: dict[str, Any] = {}
     if query:
@@ -124,9 +117,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    next_url = request.POST.get("next") or request.GET.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/"
+    next_url = safe_next(request)
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.sign_in():
         if form.step == SignInStep.CODE:
