@@ -32,10 +32,25 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def bench_key(name: str, make: str) -> str:
+    """A key file under var/bench/, made once so that a loaded database can be measured again (--skip-load)."""
+    path = ROOT / "var" / "bench" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make, encoding="utf-8")
+        path.chmod(0o600)
+    return str(path)
+
+
 def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
+    import base64
+
     env = dict(os.environ)
     env["KEHU_SECRET_KEY"] = "bench-only-secret-key-0123456789-abcdefghij"
     env["KEHU_VAR_DIR"] = str(ROOT / "var" / "bench")
+    env["KEHU_ENCRYPTION_KEYS_FILE"] = bench_key("encryption-keys", f"b1:{base64.urlsafe_b64encode(os.urandom(32)).decode()}")
+    env["KEHU_BLIND_INDEX_KEY_FILE"] = bench_key("blind-index-key", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    env["KEHU_TWO_FACTOR_ROLES"] = "none"  # the benchmark signs in with API tokens and force_login
     env["KEHU_ALLOWED_HOSTS"] = "testserver"
     env["KEHU_HTTPS"] = "false"  # the test client speaks plain HTTP
     if backend == "sqlite":

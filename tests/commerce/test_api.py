@@ -50,6 +50,9 @@ def test_products_create_list_get_update(as_admin: Api, as_alice: Api, catalogue
     negative = as_admin.post("/products", {"sku": "P09", "name": "x", "price": "-1"})
     assert negative.status_code == 422
     assert "price" in errors_of(negative)
+    long_category = as_admin.post("/products", {"sku": "P09", "name": "x", "price": "1", "category": "类" * 101})
+    assert "at most 100" in errors_of(long_category)["category"]
+    assert not Product.objects.filter(sku="P09").exists()
 
 
 def test_order_totals_returns_and_refund(as_alice: Api, zhangsan: dict[str, Any], catalogue: None) -> None:

@@ -117,6 +117,14 @@ def test_teammate_sees_nothing_but_manager_sees_team(
         ),
         ({"display_name": "王五", "birthday": "not-a-date"}, "birthday", "date"),
         ({"display_name": "王" * 201}, "display_name", "at most 200 characters"),
+        # Lengths the schema does not state are checked by the services (PostgreSQL would refuse the row).
+        ({"display_name": "王五", "region": "华" * 51}, "region", "at most 50"),
+        (
+            {"display_name": "王五", "contact_points": [{"kind": "mobile", "value": "13812345678", "label": "工" * 51}]},
+            "contact_points.0.label",
+            "at most 50",
+        ),
+        ({"display_name": "王五", "addresses": [{"city": "市" * 51}]}, "addresses.0.city", "at most 50"),
         ({"display_name": "王五", "industry": "mining"}, "industry", "is not one of"),
         (
             {"display_name": "王五", "contact_points": [{"kind": "fax", "value": "123"}]},
@@ -491,3 +499,25 @@ def test_times_with_any_offset_are_stored_in_utc(as_alice: Api, zhangsan: dict[s
     edge = as_alice.get("/customers", created_after="0001-01-01T00:00:00+23:00")
     assert edge.status_code == 422
     assert "created_after" in errors_of(edge)
+
+
+def test_services_refuse_text_longer_than_its_field(alice: User) -> None:
+    """Callers other than the API (pages, import, CLI) get the same field errors; nothing is stored."""
+    from kehu.core.errors import ServiceValidationError
+    from kehu.customers.services import ContactPointInput, customer_create
+
+    before = (Customer.objects.count(), ContactPoint.objects.count(), audit_count())
+    with pytest.raises(ServiceValidationError) as refused:
+        customer_create(actor=alice, values={"display_name": "王五", "region": "华" * 51, "job_title": "职" * 101})
+    assert {error.field: error.reason for error in refused.value.errors} == {
+        "region": "is 51 characters long; at most 50 are allowed",
+        "job_title": "is 101 characters long; at most 100 are allowed",
+    }
+    with pytest.raises(ServiceValidationError) as refused:
+        customer_create(
+            actor=alice,
+            values={"display_name": "王五"},
+            contact_points=[ContactPointInput(kind="mobile", value="13812345678", label="工" * 51)],
+        )
+    assert [error.field for error in refused.value.errors] == ["contact_points.0.label"]
+    assert (Customer.objects.count(), ContactPoint.objects.count(), audit_count()) == before

@@ -60,6 +60,8 @@ def test_invalid_interactions_name_the_field(as_alice: Api, zhangsan: dict[str, 
         ({"kind": "call", "body": "长" * 20001}, "body"),
         ({"kind": "call"}, "body"),
         ({"kind": "call", "subject": "x", "occurred_at": "2999-01-01T00:00:00Z"}, "occurred_at"),
+        ({"kind": "call", "subject": "x", "channel": "渠" * 300}, "channel"),
+        ({"kind": "call", "subject": "x", "outcome": "果" * 300}, "outcome"),
     ]
     for body, field in cases:
         response = as_alice.post("/interactions", {"customer": zhangsan["id"], **body})

@@ -27,7 +27,7 @@ from kehu.commerce.models import (
     Product,
 )
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors
 from kehu.core.money import default_currency, quantize
 from kehu.customers.models import Customer
 
@@ -61,13 +61,17 @@ def product_create(
         raise ServiceValidationError.single("sku", f"the SKU {sku} is already used")
     if not name.strip():
         raise ServiceValidationError.single("name", "is required")
-    product = Product.objects.create(
+    product = Product(
         sku=sku,
         name=name.strip(),
         category=category.strip(),
         price=_check_amount("price", price),
         currency=_check_currency("currency", currency or default_currency()),
     )
+    errors = length_errors(product)
+    if errors:
+        raise ServiceValidationError(errors)
+    product.save()
     audit_record(event=AuditEvent.PRODUCT_CREATED, actor=actor, target_type="product", target_id=product.sku)
     return product
 
@@ -95,6 +99,9 @@ def product_update(
     if active is not None:
         changes["active"] = active
     changed = apply_changes(product, changes)
+    errors = length_errors(product)
+    if errors:
+        raise ServiceValidationError(errors)
     if changed:
         product.save(update_fields=[*changed, "updated_at"])
         audit_record(
@@ -180,7 +187,7 @@ def order_create(
     discount = _check_amount("discount", discount)
     if discount > subtotal:
         raise ServiceValidationError.single("discount", "is larger than the order's subtotal")
-    order = Order.objects.create(
+    order = Order(
         customer=customer,
         number=number.strip() or order_number_new(placed_at),
         channel=channel,
@@ -194,6 +201,10 @@ def order_create(
         payment_due=payment_due,
         created_by=actor,
     )
+    errors = length_errors(order)
+    if errors:
+        raise ServiceValidationError(errors)
+    order.save()
     for line in built:
         line.order = order
     OrderLine.objects.bulk_create(built)

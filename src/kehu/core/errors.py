@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import models
+from django.utils.translation import gettext
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -21,6 +24,24 @@ class ServiceValidationError(Exception):
     @classmethod
     def single(cls, field: str, reason: str) -> ServiceValidationError:
         return cls(FieldError(field=field, reason=reason))
+
+
+def length_errors(instance: models.Model, prefix: str = "") -> list[FieldError]:
+    """Text longer than its field allows, checked before saving (PostgreSQL would refuse the row; SQLite keeps it).
+
+    Encrypted fields declare the length of the plain value, so they are checked the same way.
+    """
+    errors: list[FieldError] = []
+    for field in instance._meta.concrete_fields:
+        limit = getattr(field, "max_length", None)
+        value = getattr(instance, field.attname, None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            reason = gettext("is %(length)d characters long; at most %(limit)d are allowed") % {
+                "length": len(value),
+                "limit": limit,
+            }
+            errors.append(FieldError(f"{prefix}{field.name}", reason))
+    return errors
 
 
 class NotFoundError(Exception):

@@ -18,7 +18,7 @@ from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.core.address import parse_address
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors
 from kehu.core.fields import index_of
 from kehu.core.normalize import (
     NormalisationError,
@@ -216,7 +216,7 @@ _CODED_FIELDS = {
 
 
 def _validate_customer(customer: Customer) -> None:
-    errors: list[FieldError] = []
+    errors = length_errors(customer)
     for name, choices in _CODED_FIELDS.items():
         if getattr(customer, name) not in (*choices.values, ""):
             allowed = ", ".join(value for value in choices.values if value)
@@ -286,7 +286,7 @@ def _contact_point_build(customer: Customer, index: int | None, item: ContactPoi
         value = contact_value_normalize(item.kind, item.value)
     except NormalisationError as error:
         raise ServiceValidationError.single(f"{prefix}value", str(error)) from None
-    return ContactPoint(
+    point = ContactPoint(
         customer=customer,
         kind=item.kind,
         raw_value=item.value.strip(),
@@ -297,6 +297,10 @@ def _contact_point_build(customer: Customer, index: int | None, item: ContactPoi
         verified=item.verified,
         source=item.source.strip(),
     )
+    errors = length_errors(point, prefix)
+    if errors:
+        raise ServiceValidationError(errors)
+    return point
 
 
 def _address_build(customer: Customer, index: int | None, item: AddressInput) -> Address:
@@ -324,9 +328,13 @@ def _address_build(customer: Customer, index: int | None, item: AddressInput) ->
         and not (len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit())
     ):
         raise ServiceValidationError.single(f"{prefix}postal_code", "a Chinese postal code has 6 digits")
-    return Address(
+    address = Address(
         customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts
     )
+    errors = length_errors(address, prefix)
+    if errors:
+        raise ServiceValidationError(errors)
+    return address
 
 
 def _primaries_fix(customer: Customer) -> None:

@@ -13,7 +13,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors
 from kehu.customers.models import Customer
 from kehu.interactions.models import Direction, Interaction, InteractionKind
 
@@ -21,7 +21,7 @@ MAX_BODY = 20000
 
 
 def _validate(interaction: Interaction) -> None:
-    errors: list[FieldError] = []
+    errors = length_errors(interaction)
     if interaction.kind not in InteractionKind.values:
         errors.append(FieldError("kind", f"must be one of {', '.join(InteractionKind.values)}"))
     if interaction.direction not in Direction.values:
