@@ -217,6 +217,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with the common widgets built in Python (same HTML; see kehu/web/renderer.py).
+FORM_RENDERER = "kehu.web.renderer.FastWidgetRenderer"
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

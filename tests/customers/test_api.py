@@ -120,7 +120,10 @@ def test_teammate_sees_nothing_but_manager_sees_team(
         # Lengths the schema does not state are checked by the services (PostgreSQL would refuse the row).
         ({"display_name": "王五", "region": "华" * 51}, "region", "at most 50"),
         (
-            {"display_name": "王五", "contact_points": [{"kind": "mobile", "value": "13812345678", "label": "工" * 51}]},
+            {
+                "display_name": "王五",
+                "contact_points": [{"kind": "mobile", "value": "13812345678", "label": "工" * 51}],
+            },
             "contact_points.0.label",
             "at most 50",
         ),
