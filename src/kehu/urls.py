@@ -4,12 +4,17 @@ from django.views.generic import RedirectView
 
 from kehu.api import api
 from kehu.commerce.urls import order_urls, product_urls
+from kehu.privacy.urls import customer_urls as privacy_customer_urls
+from kehu.privacy.urls import privacy_urls
 from kehu.web.views import home, search, sign_in, sign_out
 
 urlpatterns = [
     path("", home, name="home"),
     path("search/", search, name="search"),
     path("customers/", include("kehu.customers.urls")),
+    path("customers/", include(privacy_customer_urls)),
+    path("privacy/", include(privacy_urls)),
+    path("audit/", include("kehu.audit.urls")),
     path("orders/", include(order_urls)),
     path("products/", include(product_urls)),
     path("accounts/login/", sign_in, name="login"),

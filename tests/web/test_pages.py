@@ -34,6 +34,7 @@ CUSTOMER_PAGES = {
     "contact_point_edit": "{c}/contact-points/{p}/",
     "address_add": "{c}/addresses/new/",
     "order_create": "{c}/orders/new/",
+    "customer_consents": "{c}/consents/",
 }
 POST_ONLY = {
     "customer_archive": "{c}/archive/",
@@ -41,6 +42,7 @@ POST_ONLY = {
     "interaction_log": "{c}/log/",
     "contact_point_remove": "{c}/contact-points/{p}/remove/",
     "address_remove": "{c}/addresses/{a}/remove/",
+    "customer_consent_withdraw": "{c}/consents/withdraw/",
 }
 OPEN_PAGES = {
     "home": "/",
@@ -51,6 +53,9 @@ OPEN_PAGES = {
     "order_list": "/orders/",
     "product_list": "/products/",
     "account_security": "/accounts/security/",
+    "subject_request_list": "/privacy/requests/",
+    "retention": "/privacy/retention/",
+    "audit_list": "/audit/",
 }
 OTHER = {
     "logout",
@@ -68,7 +73,13 @@ OTHER = {
     "account_two_factor",
     "account_backup_codes",
     "account_sessions_end",
-}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below)
+    "subject_request_new",
+    "subject_request_detail",
+    "subject_request_close",
+    "subject_request_export",
+    "subject_request_erase",
+    "audit_export",
+}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, test_privacy_pages)
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
@@ -136,6 +147,9 @@ NEEDS = {
     "customer_create": (ObjectType.CUSTOMER, Action.CREATE),
     "order_list": (ObjectType.ORDER, Action.VIEW),
     "product_list": (ObjectType.PRODUCT, Action.VIEW),
+    "subject_request_list": (ObjectType.SUBJECT_REQUEST, Action.VIEW),
+    "retention": (ObjectType.RETENTION, Action.VIEW),
+    "audit_list": (ObjectType.AUDIT, Action.VIEW),
 }
 
 

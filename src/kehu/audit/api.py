@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from kehu.audit.models import AuditEvent, AuditRecord
-from kehu.audit.selectors import AuditFilters, audit_records_for_user, customer_public_ids
+from kehu.audit.selectors import EXPORT_LIMIT, AuditFilters, audit_csv_response, audit_records_for_user, audit_rows
 from kehu.core.api_support import ErrorOut, UtcDatetime, request_user
-from kehu.core.exports import spreadsheet_safe
 from kehu.core.pagination import paginate
 
 router = Router(tags=["audit"])
 ERRORS: dict[int, type[Schema]] = {403: ErrorOut, 422: ErrorOut}
-EXPORT_LIMIT = 100_000
 
 
 class AuditQuery(Schema):
@@ -59,29 +53,6 @@ def _filters(params: AuditQuery) -> AuditFilters:
     return AuditFilters(**params.dict())
 
 
-def _rows(records: list[AuditRecord]) -> list[dict[str, Any]]:
-    customers = customer_public_ids(records)
-    labels = dict(AuditEvent.choices)
-    return [
-        {
-            "sequence": record.sequence,
-            "occurred_at": record.occurred_at,
-            "event": record.event,
-            "event_label": str(labels.get(record.event, record.event)),
-            "actor": record.actor_label,
-            "target_type": record.target_type,
-            "target_id": record.target_id,
-            "customer": customers.get(record.customer_id) if record.customer_id else None,
-            "fields": list(record.fields),
-            "extra": record.extra,
-            "source": record.source,
-            "ip_address": record.ip_address,
-            "record_hash": record.record_hash,
-        }
-        for record in records
-    ]
-
-
 @router.get("/audit", response={200: AuditPageOut, **ERRORS})
 def audit_list(
     request: HttpRequest,
@@ -91,35 +62,11 @@ def audit_list(
 ) -> dict[str, Any]:
     records = audit_records_for_user(request_user(request), _filters(params))
     page = paginate(records, sort="-sequence", cursor=cursor, limit=limit)
-    return {"items": _rows(page.items), "next_cursor": page.next_cursor}
+    return {"items": audit_rows(page.items), "next_cursor": page.next_cursor}
 
 
 @router.get("/audit/export", response={200: None, **ERRORS})
 def audit_export(request: HttpRequest, params: Query[AuditQuery]) -> HttpResponse:
     """The filtered log as CSV (UTF-8 with BOM, so Excel shows Chinese), newest first, at most 100,000 rows."""
     records = list(audit_records_for_user(request_user(request), _filters(params)).order_by("-sequence")[:EXPORT_LIMIT])
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    columns = [
-        "sequence",
-        "occurred_at",
-        "event",
-        "event_label",
-        "actor",
-        "target_type",
-        "target_id",
-        "customer",
-        "fields",
-        "source",
-        "ip_address",
-        "record_hash",
-    ]
-    writer.writerow(columns)
-    for row in _rows(records):
-        row["fields"] = " ".join(row["fields"])
-        writer.writerow([spreadsheet_safe(row[column]) for column in columns])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="kehu-audit-{stamp}.csv"'
-    return response
+    return audit_csv_response(records)

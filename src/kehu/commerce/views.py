@@ -21,17 +21,9 @@ from kehu.core.errors import ServiceValidationError
 from kehu.core.pagination import paginate
 from kehu.customers.rendering import masked_name, may_see_names
 from kehu.customers.selectors import customer_get_for_user
-from kehu.web.pages import day_start, not_found_for_refusals, page_user, show_errors
+from kehu.web.pages import day_start, next_page_query, not_found_for_refusals, page_user, show_errors
 
 PAGE = 50
-
-
-def _next_query(request: HttpRequest, cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    query = request.GET.copy()
-    query["cursor"] = cursor
-    return query.urlencode()
 
 
 @login_required
@@ -62,7 +54,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         orders, cursor = page.items, page.next_cursor
     names = may_see_names(user)
     rows = [(order, masked_name(order.customer.display_name, names)) for order in orders]
-    context = {"form": form, "rows": rows, "customer": customer, "next_query": _next_query(request, cursor)}
+    context = {"form": form, "rows": rows, "customer": customer, "next_query": next_page_query(request, cursor)}
     return render(request, "commerce/order_list.html", context)
 
 
@@ -123,7 +115,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
             queryset = queryset.filter(category=data["category"].strip())
         page = paginate(queryset, sort="name", cursor=data.get("cursor") or None, limit=PAGE)
         products, cursor = page.items, page.next_cursor
-    context: dict[str, Any] = {"form": form, "products": products, "next_query": _next_query(request, cursor)}
+    context: dict[str, Any] = {"form": form, "products": products, "next_query": next_page_query(request, cursor)}
     return render(request, "commerce/product_list.html", context)
 
 

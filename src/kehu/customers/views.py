@@ -273,6 +273,7 @@ def _detail_context(request: HttpRequest, user: User, customer: Customer, log_fo
         "may_reveal": allows(user, ObjectType.CUSTOMER, Action.REVEAL),
         "may_log": allows(user, ObjectType.INTERACTION, Action.CREATE),
         "may_order": allows(user, ObjectType.ORDER, Action.CREATE),
+        "may_request": allows(user, ObjectType.SUBJECT_REQUEST, Action.CREATE),
         **_timeline_context(request, user, customer),
     }
 

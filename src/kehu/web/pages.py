@@ -52,6 +52,15 @@ def htmx_target(request: HttpRequest) -> str | None:
     return details.target if details else None
 
 
+def next_page_query(request: HttpRequest, cursor: str | None) -> str | None:
+    """The query string of the next page: the same filters with the cursor the last page ended on."""
+    if not cursor:
+        return None
+    query = request.GET.copy()
+    query["cursor"] = cursor
+    return query.urlencode()
+
+
 def show_errors(form: forms.Form, error: ServiceValidationError, aliases: dict[str, str] | None = None) -> None:
     """Put each service error next to the form field it names (or at the top of the form)."""
     for item in error.errors:
