@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,15 +36,32 @@ def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def _round_trip(tmp_path: Path, source_url: str, target_url: str) -> None:
+def _round_trip(tmp_path: Path, source_url: str, target_url: str, *, encrypt: bool = True) -> None:
     source = _env(tmp_path, source_url)
     assert _kehu(source, "migrate", "-v0").returncode == 0
     loaded = _kehu(source, "demo", "--customers", "60", "--seed", "4", "--workers", "1", "-v0")
     assert loaded.returncode == 0, loaded.stderr
-    made = _kehu(source, "backup", "--out", str(tmp_path / "backups"))
+    made = _kehu(source, "backup", "--out", str(tmp_path / "backups"), "--encrypt" if encrypt else "--no-encrypt")
     assert made.returncode == 0, made.stderr
     folder = made.stdout.strip().splitlines()[-1]
-    assert (Path(folder) / "manifest.json").exists()
+    manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    files = sorted(path.name for path in Path(folder).iterdir())
+    if encrypt:
+        assert manifest["encryption"]["key_id"] == "k2"  # the current key of the test keyring
+        assert files == sorted(["manifest.json", manifest["file"]])
+        assert manifest["file"].endswith(".enc")
+        sealed = (Path(folder) / manifest["file"]).read_bytes()
+        assert b"SQLite format 3" not in sealed
+        assert b"PGDMP" not in sealed
+        assert "有限公司".encode() not in sealed  # demo company names, in the clear in a plain dump
+        assert not list((tmp_path / "backups").glob(".kehu-*"))  # the clear scratch copy is gone
+        keyless = {**_env(tmp_path, target_url), "KEHU_ENCRYPTION_KEYS": "z9:" + "A" * 43 + "="}
+        refused = _kehu(keyless, "backup", "verify", folder)
+        assert refused.returncode != 0
+        assert "cannot decrypt" in refused.stderr
+        assert "k2" in refused.stderr
+    else:
+        assert manifest["encryption"] is None
 
     target = _env(tmp_path, target_url)
     restored = _kehu(target, "restore", folder)
@@ -72,8 +90,10 @@ def _round_trip(tmp_path: Path, source_url: str, target_url: str) -> None:
     assert "the backup is damaged" in damaged.stderr
 
 
-def test_sqlite_round_trip(tmp_path: Path) -> None:
-    _round_trip(tmp_path, f"sqlite:///{tmp_path / 'source.sqlite3'}", f"sqlite:///{tmp_path / 'target.sqlite3'}")
+@pytest.mark.parametrize("encrypt", [True, False], ids=["encrypted", "plain"])
+def test_sqlite_round_trip(tmp_path: Path, encrypt: bool) -> None:
+    source, target = f"sqlite:///{tmp_path / 'source.sqlite3'}", f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    _round_trip(tmp_path, source, target, encrypt=encrypt)
 
 
 @pytest.fixture

@@ -3,6 +3,11 @@ verification by restoring into a scratch database and comparing.
 
 SQLite: the online backup API (consistent while kehu keeps serving). PostgreSQL: `pg_dump -Fc` /
 `pg_restore`. A backup is a folder: the database file or dump, and `manifest.json`.
+
+By default (`KEHU_BACKUP_ENCRYPT`) the file is sealed with the current field-encryption key (AES-256-GCM in
+chunks, kehu.core.crypto.file_encrypt) and never written to the backup folder in the clear; the manifest
+records the key id. A restore needs that key — as it needs it anyway to read the encrypted fields inside.
+The manifest holds table names, row counts and checksums only: no personal data.
 """
 
 from __future__ import annotations
@@ -26,10 +31,14 @@ from django.db import connection
 from django.utils import timezone
 
 import kehu
+from kehu.core.crypto import DecryptionError, KeyringError, file_decrypt, file_encrypt
+from kehu.core.fields import keyring
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 POSTGRES_FILE = "database.dump"
+ENCRYPTED_SUFFIX = ".enc"
+ENCRYPTION_SCHEME = "kehu-file-v1: AES-256-GCM in 1 MiB chunks, key from HKDF-SHA256"
 
 
 class BackupError(Exception):
@@ -121,13 +130,53 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
 
 
-def backup_create(*, out_dir: Path, progress: Callable[[str], None] = lambda _: None) -> Path:
-    """Write a backup of the configured database into a new folder under `out_dir`; returns the folder."""
+def _seal(plain: Path, sealed: Path) -> str:
+    """Encrypt `plain` into `sealed` (owner-only) and remove `plain`; returns the key id."""
+    with plain.open("rb") as source, sealed.open("wb") as target:
+        sealed.chmod(0o600)
+        key_id = file_encrypt(keyring(), source, target)
+    plain.unlink()
+    return key_id
+
+
+def backup_create(
+    *, out_dir: Path, encrypt: bool | None = None, progress: Callable[[str], None] = lambda _: None
+) -> Path:
+    """Write a backup of the configured database into a new folder under `out_dir`; returns the folder.
+
+    `encrypt` defaults to KEHU_BACKUP_ENCRYPT. The clear copy is made in a private scratch folder beside the
+    backups and removed once sealed, so the backup folder never holds personal data in the clear.
+    """
+    encrypt = settings.KEHU_BACKUP_ENCRYPT if encrypt is None else encrypt
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     folder = out_dir / f"kehu-{stamp}-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
+    folder.chmod(0o700)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".kehu-backup-") as scratch:
+        target, sums = _dump(Path(scratch) if encrypt else folder, progress)
+        encryption = None
+        if encrypt:
+            progress("encrypting")
+            sealed = folder / f"{target.name}{ENCRYPTED_SUFFIX}"
+            encryption = {"scheme": ENCRYPTION_SCHEME, "key_id": _seal(target, sealed)}
+            target = sealed
+    manifest = {
+        "kehu_version": kehu.__version__,
+        "created_at": timezone.now().isoformat(),
+        "engine": connection.vendor,
+        "file": target.name,
+        "sha256": _file_sha256(target),
+        "encryption": encryption,
+        "tables": {name: {"rows": table.rows, "checksum": table.checksum} for name, table in sums.items()},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def _dump(into: Path, progress: Callable[[str], None]) -> tuple[Path, dict[str, TableSum]]:
+    """The database copied into `into`, with every table's sums."""
     if connection.vendor == "sqlite":
-        target = folder / SQLITE_FILE
+        target = into / SQLITE_FILE
         source = sqlite3.connect(settings.DATABASES["default"]["NAME"])
         destination = sqlite3.connect(target)
         try:
@@ -139,21 +188,12 @@ def backup_create(*, out_dir: Path, progress: Callable[[str], None] = lambda _: 
         progress("summing every table")
         sums = sqlite_sums(target)
     else:
-        target = folder / POSTGRES_FILE
+        target = into / POSTGRES_FILE
         progress("pg_dump")
         _run(["pg_dump", "-Fc", "--no-owner", "-f", str(target), _postgres_url()])
         progress("summing every table")
         sums = _restored_postgres_sums(target)
-    manifest = {
-        "kehu_version": kehu.__version__,
-        "created_at": timezone.now().isoformat(),
-        "engine": connection.vendor,
-        "file": target.name,
-        "sha256": _file_sha256(target),
-        "tables": {name: {"rows": table.rows, "checksum": table.checksum} for name, table in sums.items()},
-    }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return folder
+    return target, sums
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -167,6 +207,23 @@ def _manifest(folder: Path) -> dict[str, Any]:
     if _file_sha256(data) != manifest["sha256"]:
         raise BackupError(f"{data} does not match the checksum in the manifest: the backup is damaged")
     return manifest
+
+
+@contextmanager
+def _plain_data(folder: Path, manifest: dict[str, Any]) -> Iterator[Path]:
+    """The backup's database file in the clear: itself, or decrypted into a private scratch folder."""
+    data = folder / manifest["file"]
+    if not manifest.get("encryption"):
+        yield data
+        return
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".kehu-restore-") as scratch:
+        plain = Path(scratch) / data.name.removesuffix(ENCRYPTED_SUFFIX)
+        try:
+            with data.open("rb") as source, plain.open("wb") as target:
+                file_decrypt(keyring(), source, target)
+        except (DecryptionError, KeyringError) as error:
+            raise BackupError(f"cannot decrypt {data.name}: {error}") from None
+        yield plain
 
 
 @contextmanager
@@ -204,14 +261,14 @@ class VerifyReport:
 def backup_verify(folder: Path) -> VerifyReport:
     """Restore the backup into a scratch database and compare every table with the manifest."""
     manifest = _manifest(folder)
-    data = folder / manifest["file"]
-    if manifest["engine"] == "sqlite":
-        with tempfile.TemporaryDirectory() as scratch:
-            copy = Path(scratch) / SQLITE_FILE
-            shutil.copyfile(data, copy)
-            sums = sqlite_sums(copy)
-    else:
-        sums = _restored_postgres_sums(data)
+    with _plain_data(folder, manifest) as data:
+        if manifest["engine"] == "sqlite":
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / SQLITE_FILE
+                shutil.copyfile(data, copy)
+                sums = sqlite_sums(copy)
+        else:
+            sums = _restored_postgres_sums(data)
     expected = manifest["tables"]
     problems = [f"table {name} is missing" for name in sorted(set(expected) - set(sums))]
     problems += [f"table {name} is not in the manifest" for name in sorted(set(sums) - set(expected))]
@@ -232,19 +289,19 @@ def backup_restore(folder: Path) -> VerifyReport:
         )
     if connection.introspection.table_names():
         raise BackupError("the configured database is not empty: restore only into a new, empty database")
-    data = folder / manifest["file"]
-    if connection.vendor == "sqlite":
-        target = Path(settings.DATABASES["default"]["NAME"])
-        connection.close()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        temporary = target.with_name(f".{target.name}.restoring")
-        shutil.copyfile(data, temporary)
-        os.replace(temporary, target)
-        sums = sqlite_sums(target)
-    else:
-        _run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _postgres_url(), str(data)])
-        sums = postgres_sums(_postgres_url())
+    with _plain_data(folder, manifest) as data:
+        if connection.vendor == "sqlite":
+            target = Path(settings.DATABASES["default"]["NAME"])
+            connection.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            temporary = target.with_name(f".{target.name}.restoring")
+            shutil.copyfile(data, temporary)
+            os.replace(temporary, target)
+            sums = sqlite_sums(target)
+        else:
+            _run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _postgres_url(), str(data)])
+            sums = postgres_sums(_postgres_url())
     expected = manifest["tables"]
     problems = [
         f"table {name}: restored rows or checksum differ from the manifest"

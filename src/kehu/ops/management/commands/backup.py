@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("action", nargs="?", choices=["create", "verify"], default="create")
         parser.add_argument("folder", nargs="?", help="the backup folder to verify")
         parser.add_argument("--out", default=None, help="where to write backups (default: var/backups)")
+        parser.add_argument(
+            "--encrypt",
+            action=BooleanOptionalAction,
+            default=None,
+            help="seal the file with the current encryption key (default: KEHU_BACKUP_ENCRYPT, on)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -31,7 +37,9 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"backup verified: {report.tables} tables, {report.rows} rows"))
                 return
             out = Path(options["out"]) if options["out"] else Path(settings.VAR_DIR) / "backups"
-            folder = backup_create(out_dir=out, progress=lambda step: self.stderr.write(f"… {step}"))
+            folder = backup_create(
+                out_dir=out, encrypt=options["encrypt"], progress=lambda step: self.stderr.write(f"… {step}")
+            )
             self.stdout.write(folder.as_posix())
         except BackupError as error:
             raise CommandError(str(error)) from None
