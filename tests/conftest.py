@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from kehu.accounts.models import Team, User
 from kehu.accounts.roles import Role
@@ -28,6 +29,14 @@ def _own_audit_head_file(settings: Any, tmp_path: Path) -> None:
     """Each test's database has its own chain, so each gets its own head file outside it."""
     settings.KEHU_AUDIT_HEAD_FILE = tmp_path / "audit-head.json"
     settings.KEHU_ERASURE_JOURNAL = tmp_path / "erasure-journal.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _services_speak_english() -> Iterator[None]:
+    """Services give their reasons in the active language (zh-Hans when none is); the tests read them in
+    English. Pages and the API still choose the language per request, as in production."""
+    with translation.override("en"):
+        yield
 
 
 @dataclass

@@ -56,5 +56,5 @@ def test_ropa_lists_categories_recipients_and_safeguards() -> None:
         "customers.ContactPoint.raw_value (sensitive) (encrypted), customers.ContactPoint.value (sensitive) (encrypted)"
         in text
     )
-    assert "销售代表 — records in scope: own" in text
+    assert "Sales rep — records in scope: own" in text
     assert "hash-chained audit log" in text

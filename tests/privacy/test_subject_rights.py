@@ -188,11 +188,12 @@ def test_requests_have_deadlines_and_scope(
 def test_consent_rules_and_profiling_filter(as_admin: Api, nana: dict[str, Any]) -> None:
     base = f"/customers/{nana['id']}/consents"
     sensitive = as_admin.post(base, {"purpose": "sensitive", "source": "纸质表", "wording": "同意处理身份证号"})
-    assert errors_of(sensitive) == {"legal_basis": "sensitive needs the person's separate consent (PIPL arts. 23, 29)"}
+    reason = "Processing sensitive personal data needs the person's separate consent (PIPL arts. 23, 29)"
+    assert errors_of(sensitive) == {"legal_basis": reason}
     contract = as_admin.post(
         base, {"purpose": "profiling", "legal_basis": "contract", "source": "官网", "wording": "分析"}
     )
-    assert errors_of(contract) == {"legal_basis": "profiling rests on the person's consent"}
+    assert errors_of(contract) == {"legal_basis": "Profiling and automated analysis rests on the person's consent"}
     customers = Customer.objects.all()
     assert list(profiling_allowed(customers)) == []
     given = as_admin.post(base, {"purpose": "profiling", "source": "官网", "wording": "同意个性化分析"})
@@ -202,7 +203,7 @@ def test_consent_rules_and_profiling_filter(as_admin: Api, nana: dict[str, Any])
     assert [c["active"] for c in withdrawn.json() if c["purpose"] == "profiling"] == [False]
     assert list(profiling_allowed(customers)) == []
     again = as_admin.post(f"{base}/withdraw", {"purpose": "profiling", "source": "客服电话"})
-    assert errors_of(again) == {"purpose": "there is no active consent for profiling"}
+    assert errors_of(again) == {"purpose": "there is no active consent for Profiling and automated analysis"}
     assert {c.value for c in ConsentPurpose} >= {"marketing_email", "profiling", "sharing", "sensitive"}
 
 

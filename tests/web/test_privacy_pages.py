@@ -61,10 +61,14 @@ def test_rep_records_and_withdraws_consent(alice: User, charlie: User, customer:
     assert "&lt;script&gt;" in listed
     assert XSS not in listed
 
-    # Profiling rests on consent only: the service's reason is shown next to the legal-basis field.
+    # Profiling rests on consent only: the service's reason is shown next to the legal-basis field, in the
+    # page's language.
     refused = client.post(page, {**given, "purpose": "profiling", "legal_basis": "contract"})
     assert refused.status_code == 400
-    assert "consent" in refused.context["form"].errors["legal_basis"][0]
+    assert refused.context["form"].errors["legal_basis"] == ["“用户画像与自动化分析”只能基于本人同意"]
+    english = client.post(page, {**given, "purpose": "profiling", "legal_basis": "contract"}, HTTP_ACCEPT_LANGUAGE="en")
+    reason = "Profiling and automated analysis rests on the person's consent"
+    assert english.context["form"].errors["legal_basis"] == [reason]
     assert Consent.objects.filter(customer=customer).count() == 1
 
     # Another team's rep cannot see or change it.

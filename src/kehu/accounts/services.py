@@ -12,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.accounts.models import ApiToken, Team, User, UserSession
 from kehu.accounts.roles import Role
@@ -37,9 +38,9 @@ class IssuedToken:
 def api_token_create(*, actor: User, name: str, expires_at: dt.datetime | None = None) -> IssuedToken:
     """Issue a personal API token for the actor; the secret is returned once and never stored."""
     if not name.strip():
-        raise ServiceValidationError.single("name", "give the token a name, such as the script that uses it")
+        raise ServiceValidationError.single("name", gettext("give the token a name, such as the script that uses it"))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ServiceValidationError.single("expires_at", "is in the past")
+        raise ServiceValidationError.single("expires_at", gettext("is in the past"))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=actor, name=name.strip(), prefix=secret[:12], key_hash=token_hash(secret), expires_at=expires_at

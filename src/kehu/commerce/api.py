@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.roles import Action
@@ -251,7 +252,7 @@ def orders_create(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
         p.sku: p for p in selectors.products_for_user(user).filter(sku__in=[line.sku for line in payload.lines])
     }
     missing = [
-        FieldError(f"lines.{index}.sku", f"no product has the SKU {line.sku}")
+        FieldError(f"lines.{index}.sku", gettext("no product has the SKU %(sku)s") % {"sku": line.sku})
         for index, line in enumerate(payload.lines)
         if line.sku not in products
     ]
@@ -295,7 +296,7 @@ def orders_return(request: HttpRequest, order_id: str, payload: ReturnIn) -> Sta
     order = selectors.order_get_for_user(user, order_id, Action.CHANGE)
     line = next((line for line in order.lines.all() if line.pk == payload.line), None)
     if line is None:
-        raise ServiceValidationError.single("line", "is not a line of this order")
+        raise ServiceValidationError.single("line", gettext("is not a line of this order"))
     services.order_return_record(
         actor=user,
         order=order,

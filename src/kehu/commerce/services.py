@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
@@ -27,7 +28,7 @@ from kehu.commerce.models import (
     Product,
 )
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError, length_errors
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors, one_of
 from kehu.core.money import default_currency, quantize
 from kehu.customers.models import Customer
 
@@ -36,16 +37,16 @@ MAX_AMOUNT = Decimal("999999999999.99")
 
 def _check_amount(field: str, amount: Decimal) -> Decimal:
     if not amount.is_finite() or amount < 0:
-        raise ServiceValidationError.single(field, "must be zero or more")
+        raise ServiceValidationError.single(field, gettext("must be zero or more"))
     if amount > MAX_AMOUNT:
-        raise ServiceValidationError.single(field, f"must be at most {MAX_AMOUNT}")
+        raise ServiceValidationError.single(field, gettext("must be at most %(limit)s") % {"limit": MAX_AMOUNT})
     return quantize(amount)
 
 
 def _check_currency(field: str, currency: str) -> str:
     code = currency.strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ServiceValidationError.single(field, "must be a 3-letter ISO 4217 code such as CNY")
+        raise ServiceValidationError.single(field, gettext("must be a 3-letter ISO 4217 code such as CNY"))
     return code
 
 
@@ -56,11 +57,11 @@ def product_create(
     require(actor, ObjectType.PRODUCT, Action.CREATE)
     sku = sku.strip()
     if not sku:
-        raise ServiceValidationError.single("sku", "is required")
+        raise ServiceValidationError.single("sku", gettext("is required"))
     if Product.objects.filter(sku=sku).exists():
-        raise ServiceValidationError.single("sku", f"the SKU {sku} is already used")
+        raise ServiceValidationError.single("sku", gettext("the SKU %(sku)s is already used") % {"sku": sku})
     if not name.strip():
-        raise ServiceValidationError.single("name", "is required")
+        raise ServiceValidationError.single("name", gettext("is required"))
     product = Product(
         sku=sku,
         name=name.strip(),
@@ -90,7 +91,7 @@ def product_update(
     changes: dict[str, object] = {}
     if name is not None:
         if not name.strip():
-            raise ServiceValidationError.single("name", "is required")
+            raise ServiceValidationError.single("name", gettext("is required"))
         changes["name"] = name.strip()
     if category is not None:
         changes["category"] = category.strip()
@@ -144,26 +145,31 @@ def order_create(
     require(actor, ObjectType.ORDER, Action.CREATE)
     errors: list[FieldError] = []
     if not lines:
-        errors.append(FieldError("lines", "an order needs at least one line"))
+        errors.append(FieldError("lines", gettext("an order needs at least one line")))
     if channel not in OrderChannel.values:
-        errors.append(FieldError("channel", f"must be one of {', '.join(OrderChannel.values)}"))
+        errors.append(FieldError("channel", one_of(OrderChannel.values)))
     if status not in OrderStatus.values:
-        errors.append(FieldError("status", f"must be one of {', '.join(OrderStatus.values)}"))
+        errors.append(FieldError("status", one_of(OrderStatus.values)))
     if payment_status not in PaymentStatus.values:
-        errors.append(FieldError("payment_status", f"must be one of {', '.join(PaymentStatus.values)}"))
+        errors.append(FieldError("payment_status", one_of(PaymentStatus.values)))
     placed_at = placed_at or timezone.now()
     if placed_at > timezone.now() + dt.timedelta(days=1):
-        errors.append(FieldError("placed_at", "is in the future"))
+        errors.append(FieldError("placed_at", gettext("is in the future")))
     if number and Order.objects.filter(number=number).exists():
-        errors.append(FieldError("number", f"the order number {number} is already used"))
+        errors.append(FieldError("number", gettext("the order number %(number)s is already used") % {"number": number}))
     currency = _check_currency("currency", currency or default_currency())
     built: list[OrderLine] = []
     for index, item in enumerate(lines):
         if item.quantity < 1:
-            errors.append(FieldError(f"lines.{index}.quantity", "must be at least 1"))
+            errors.append(FieldError(f"lines.{index}.quantity", gettext("must be at least 1")))
             continue
         if item.product.currency != currency and item.unit_price is None:
-            errors.append(FieldError(f"lines.{index}.unit_price", f"the product is priced in {item.product.currency}"))
+            errors.append(
+                FieldError(
+                    f"lines.{index}.unit_price",
+                    gettext("the product is priced in %(currency)s") % {"currency": item.product.currency},
+                )
+            )
             continue
         try:
             unit_price = _check_amount(
@@ -186,7 +192,7 @@ def order_create(
     subtotal = quantize(sum((line.line_total for line in built), Decimal("0")))
     discount = _check_amount("discount", discount)
     if discount > subtotal:
-        raise ServiceValidationError.single("discount", "is larger than the order's subtotal")
+        raise ServiceValidationError.single("discount", gettext("is larger than the order's subtotal"))
     order = Order(
         customer=customer,
         number=number.strip() or order_number_new(placed_at),
@@ -232,11 +238,11 @@ def order_update(
     changes: dict[str, object] = {}
     if status is not None:
         if status not in OrderStatus.values:
-            raise ServiceValidationError.single("status", f"must be one of {', '.join(OrderStatus.values)}")
+            raise ServiceValidationError.single("status", one_of(OrderStatus.values))
         changes["status"] = status
     if payment_status is not None:
         if payment_status not in PaymentStatus.values:
-            raise ServiceValidationError.single("payment_status", f"must be one of {', '.join(PaymentStatus.values)}")
+            raise ServiceValidationError.single("payment_status", one_of(PaymentStatus.values))
         changes["payment_status"] = payment_status
     if payment_due is not None:
         changes["payment_due"] = payment_due
@@ -267,13 +273,15 @@ def order_return_record(
     """Record goods coming back; the refund is the line's unit price times the quantity returned."""
     require(actor, ObjectType.ORDER, Action.CHANGE)
     if line.order_id != order.pk:
-        raise ServiceValidationError.single("line", "is not a line of this order")
+        raise ServiceValidationError.single("line", gettext("is not a line of this order"))
     already = line.returns.aggregate(total=Sum("quantity"))["total"] or 0
     if quantity < 1:
-        raise ServiceValidationError.single("quantity", "must be at least 1")
+        raise ServiceValidationError.single("quantity", gettext("must be at least 1"))
     if already + quantity > line.quantity:
         raise ServiceValidationError.single(
-            "quantity", f"only {line.quantity - already} of {line.quantity} are left to return on this line"
+            "quantity",
+            gettext("only %(left)s of %(ordered)s are left to return on this line")
+            % {"left": line.quantity - already, "ordered": line.quantity},
         )
     returned = OrderReturn.objects.create(
         order=order,

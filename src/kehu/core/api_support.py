@@ -7,6 +7,7 @@ from typing import Annotated, Any, cast
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import AfterValidator
 
@@ -33,7 +34,9 @@ def patch_values(payload: Schema, *, nullable: frozenset[str] = frozenset()) -> 
     given = payload.dict(exclude_unset=True)
     refused = sorted(name for name, value in given.items() if value is None and name not in nullable)
     if refused:
-        raise ServiceValidationError([FieldError(name, "may not be null; leave it out to keep it") for name in refused])
+        raise ServiceValidationError(
+            [FieldError(name, gettext("may not be null; leave it out to keep it")) for name in refused]
+        )
     return given
 
 

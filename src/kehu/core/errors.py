@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
@@ -24,6 +25,11 @@ class ServiceValidationError(Exception):
     @classmethod
     def single(cls, field: str, reason: str) -> ServiceValidationError:
         return cls(FieldError(field=field, reason=reason))
+
+
+def one_of(values: Iterable[str]) -> str:
+    """The reason for a code outside its choices, naming them."""
+    return gettext("must be one of %(choices)s") % {"choices": ", ".join(value for value in values if value)}
 
 
 def length_errors(instance: models.Model, prefix: str = "") -> list[FieldError]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext
 
 from kehu.core.errors import ServiceValidationError
 
@@ -38,7 +39,7 @@ def _decode(cursor: str) -> tuple[Any, int]:
         if not isinstance(row_id, int):
             raise TypeError
     except (ValueError, TypeError, KeyError):
-        raise ServiceValidationError.single("cursor", "is not a cursor this list gave out") from None
+        raise ServiceValidationError.single("cursor", gettext("is not a cursor this list gave out")) from None
     return value, row_id
 
 

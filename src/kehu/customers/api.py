@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema, Status
 
 from kehu.accounts.access import require
@@ -296,7 +297,7 @@ def _owner(user: User, owner_id: uuid.UUID | None) -> User | None:
         return None
     owner = User.objects.filter(public_id=owner_id, is_active=True).first()
     if owner is None:
-        raise ServiceValidationError.single("owner", "no active user has this id")
+        raise ServiceValidationError.single("owner", gettext("no active user has this id"))
     return owner
 
 
@@ -306,7 +307,7 @@ def _parent(user: User, parent_id: uuid.UUID | None) -> CustomerModel | None:
     try:
         return selectors.customer_get_for_user(user, parent_id)
     except NotFoundError:
-        raise ServiceValidationError.single("parent", "no customer you can see has this id") from None
+        raise ServiceValidationError.single("parent", gettext("no customer you can see has this id")) from None
 
 
 def _detail(user: User, customer: CustomerModel) -> dict[str, Any]:
@@ -347,7 +348,9 @@ def _attribute_filters(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         definition = definitions.get(key)
         if not sep or definition is None:
-            raise ServiceValidationError.single("attribute", f"{pair} is not key=value with a defined custom field")
+            raise ServiceValidationError.single(
+                "attribute", gettext("%(pair)s is not key=value with a defined custom field") % {"pair": pair}
+            )
         parsed[key] = filter_value(definition, value)
     return parsed
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext
+
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.customers.models import CustomFieldDefinition, FieldType
 
@@ -74,7 +76,7 @@ def attributes_clean(values: Mapping[str, Any], *, existing: Mapping[str, Any] |
     for key, value in values.items():
         definition = definitions.get(key)
         if definition is None:
-            errors.append(FieldError(f"attributes.{key}", "is not a defined custom field"))
+            errors.append(FieldError(f"attributes.{key}", gettext("is not a defined custom field")))
             continue
         if value is None or value == "":
             merged.pop(key, None)
@@ -85,7 +87,7 @@ def attributes_clean(values: Mapping[str, Any], *, existing: Mapping[str, Any] |
             errors.append(FieldError(f"attributes.{key}", str(error)))
     for key, definition in definitions.items():
         if definition.required and merged.get(key) in (None, ""):
-            errors.append(FieldError(f"attributes.{key}", "is required"))
+            errors.append(FieldError(f"attributes.{key}", gettext("is required")))
     if errors:
         raise ServiceValidationError(errors)
     return merged

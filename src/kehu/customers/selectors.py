@@ -13,7 +13,7 @@ from kehu.accounts.access import require, scope_q, scope_terms
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.changes import parse_public_id
-from kehu.core.errors import NotFoundError, ServiceValidationError
+from kehu.core.errors import NotFoundError, ServiceValidationError, one_of
 from kehu.core.pagination import Page, paginate
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer, Tag
 from kehu.customers.search_index import newest_matches, search_filter
@@ -166,7 +166,7 @@ def customer_list(
     limit: int = 50,
 ) -> Page[CustomerSummary]:
     if sort not in SORTS:
-        raise ServiceValidationError.single("sort", f"must be one of {', '.join(SORTS)}")
+        raise ServiceValidationError.single("sort", one_of(SORTS))
     queryset = customers_for_user(user)
     queryset = queryset.filter(archived_at__isnull=not filters.archived)
     exact = {

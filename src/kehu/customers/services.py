@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from kehu.accounts.access import require
@@ -18,7 +19,7 @@ from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.core.address import parse_address
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError, length_errors
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors, one_of
 from kehu.core.fields import index_of
 from kehu.core.normalize import (
     NormalisationError,
@@ -152,8 +153,11 @@ def _refuse_erased(customer: Customer, points: Sequence[ContactPoint]) -> None:
     if erased_at is not None:
         raise ServiceValidationError.single(
             "contact_points",
-            f"this person's data was erased at their request on {erased_at:%Y-%m-%d}; "
-            "add them again only with their new consent (erased_policy=allow)",
+            gettext(
+                "this person's data was erased at their request on %(date)s; "
+                "add them again only with their new consent (erased_policy=allow)"
+            )
+            % {"date": f"{erased_at:%Y-%m-%d}"},
         )
 
 
@@ -185,7 +189,7 @@ def customer_anonymise(*, customer: Customer, label: str) -> list[str]:
 def _clean_scalars(values: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(values) - set(CUSTOMER_FIELDS))
     if unknown:
-        raise ServiceValidationError([FieldError(name, "is not a customer field") for name in unknown])
+        raise ServiceValidationError([FieldError(name, gettext("is not a customer field")) for name in unknown])
     cleaned = dict(values)
     errors: list[FieldError] = []
     for name, normalise in (("id_number", normalize_id_number), ("bank_account", normalize_bank_account)):
@@ -220,36 +224,48 @@ def _validate_customer(customer: Customer) -> None:
     for name, choices in _CODED_FIELDS.items():
         if getattr(customer, name) not in (*choices.values, ""):
             allowed = ", ".join(value for value in choices.values if value)
-            errors.append(FieldError(name, f"{getattr(customer, name)!r} is not one of: {allowed}"))
+            errors.append(
+                FieldError(
+                    name,
+                    gettext("%(value)r is not one of: %(allowed)s")
+                    % {"value": getattr(customer, name), "allowed": allowed},
+                )
+            )
     if not customer.display_name:
         person = f"{customer.family_name}{customer.given_name}"
         customer.display_name = customer.company_name if customer.kind == CustomerKind.ORGANIZATION else person
     if not customer.display_name:
-        errors.append(FieldError("display_name", "is required (or give family_name and given_name)"))
+        errors.append(FieldError("display_name", gettext("is required (or give family_name and given_name)")))
     if customer.kind == CustomerKind.ORGANIZATION and (customer.gender or customer.birthday):
-        errors.append(FieldError("gender" if customer.gender else "birthday", "applies to people, not organisations"))
+        errors.append(
+            FieldError("gender" if customer.gender else "birthday", gettext("applies to people, not organisations"))
+        )
     if customer.birthday and customer.birthday > timezone.localdate():
-        errors.append(FieldError("birthday", "is in the future"))
+        errors.append(FieldError("birthday", gettext("is in the future")))
     if customer.parent_id is not None:
         if customer.parent_id == customer.pk:
-            errors.append(FieldError("parent", "a customer cannot be its own parent"))
+            errors.append(FieldError("parent", gettext("a customer cannot be its own parent")))
         elif customer.parent is not None and customer.parent.kind != CustomerKind.ORGANIZATION:
-            errors.append(FieldError("parent", "the parent must be an organisation"))
+            errors.append(FieldError("parent", gettext("the parent must be an organisation")))
         elif customer.pk and _is_ancestor(customer.pk, customer.parent_id):
-            errors.append(FieldError("parent", "the parent belongs to this customer already; that would be a loop"))
+            errors.append(
+                FieldError("parent", gettext("the parent belongs to this customer already; that would be a loop"))
+            )
     customer.id_number_index = id_number_index(customer.id_number)
     if customer.id_number:
         same_person = Customer.objects.filter(id_number_index=customer.id_number_index)
         if customer.pk:
             same_person = same_person.exclude(pk=customer.pk)
         if same_person.exists():
-            errors.append(FieldError("id_number", "another customer has this ID number: the same person?"))
+            errors.append(FieldError("id_number", gettext("another customer has this ID number: the same person?")))
     if customer.external_id:
         clash = Customer.objects.filter(source_system=customer.source_system, external_id=customer.external_id)
         if customer.pk:
             clash = clash.exclude(pk=customer.pk)
         if clash.exists():
-            errors.append(FieldError("external_id", "another customer from this source system has this external id"))
+            errors.append(
+                FieldError("external_id", gettext("another customer from this source system has this external id"))
+            )
     if errors:
         raise ServiceValidationError(errors)
 
@@ -275,13 +291,13 @@ def _check_owner(actor: User, owner: User | None) -> None:
         return
     if scope is Scope.TEAM and actor.team_id is not None and owner.team_id == actor.team_id:
         return
-    raise ServiceValidationError.single("owner", "you may not assign customers to this user")
+    raise ServiceValidationError.single("owner", gettext("you may not assign customers to this user"))
 
 
 def _contact_point_build(customer: Customer, index: int | None, item: ContactPointInput) -> ContactPoint:
     prefix = "" if index is None else f"contact_points.{index}."
     if item.kind not in ContactKind.values:
-        raise ServiceValidationError.single(f"{prefix}kind", f"must be one of {', '.join(ContactKind.values)}")
+        raise ServiceValidationError.single(f"{prefix}kind", one_of(ContactKind.values))
     try:
         value = contact_value_normalize(item.kind, item.value)
     except NormalisationError as error:
@@ -321,13 +337,13 @@ def _address_build(customer: Customer, index: int | None, item: AddressInput) ->
         if not parsed.province and not any(parts[name] for name in ("province", "city", "district")):
             parts["street"] = parts["street"] or item.raw.strip()
     if not any(parts[name] for name in ("province", "city", "district", "street")):
-        raise ServiceValidationError.single(f"{prefix}raw", "give an address or its parts")
+        raise ServiceValidationError.single(f"{prefix}raw", gettext("give an address or its parts"))
     if (
         parts["postal_code"]
         and parts["country"] == "CN"
         and not (len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit())
     ):
-        raise ServiceValidationError.single(f"{prefix}postal_code", "a Chinese postal code has 6 digits")
+        raise ServiceValidationError.single(f"{prefix}postal_code", gettext("a Chinese postal code has 6 digits"))
     address = Address(
         customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts
     )
@@ -429,7 +445,8 @@ def _reject_repeated_points(points: Sequence[ContactPoint]) -> None:
         key = (point.kind, point.value)
         if key in seen:
             raise ServiceValidationError.single(
-                f"contact_points.{index}.value", f"repeats contact_points.{seen[key]} ({point.value})"
+                f"contact_points.{index}.value",
+                gettext("repeats contact_points.%(index)s (%(value)s)") % {"index": seen[key], "value": point.value},
             )
         seen[key] = index
 
@@ -543,7 +560,9 @@ def contact_point_add(*, actor: User, customer: Customer, item: ContactPointInpu
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     point = _contact_point_build(customer, None, item)
     if customer.contact_points.filter(value_index=point.value_index).exists():
-        raise ServiceValidationError.single("value", f"{point.value} is already on this customer")
+        raise ServiceValidationError.single(
+            "value", gettext("%(value)s is already on this customer") % {"value": point.value}
+        )
     point.save()
     if point.is_primary:
         customer.contact_points.filter(kind=point.kind).exclude(pk=point.pk).update(is_primary=False)
@@ -581,7 +600,9 @@ def contact_point_update(
             index = contact_value_index(point.kind, normalised)
             clash = point.customer.contact_points.filter(value_index=index).exclude(pk=point.pk)
             if clash.exists():
-                raise ServiceValidationError.single("value", f"{normalised} is already on this customer")
+                raise ServiceValidationError.single(
+                    "value", gettext("%(value)s is already on this customer") % {"value": normalised}
+                )
             point.raw_value, point.value, point.value_index = value.strip(), normalised, index
             changed += ["raw_value", "value", "value_index"]
     for name, new in (("label", label), ("is_primary", is_primary), ("verified", verified)):
@@ -687,9 +708,9 @@ def address_remove(*, actor: User, address: Address) -> None:
 def _tag_name_clean(name: str) -> str:
     clean = normalize_name(name)
     if not clean:
-        raise ServiceValidationError.single("name", "a tag needs a name")
+        raise ServiceValidationError.single("name", gettext("a tag needs a name"))
     if len(clean) > Tag._meta.get_field("name").max_length:  # type: ignore[operator]
-        raise ServiceValidationError.single("name", "a tag name has at most 50 characters")
+        raise ServiceValidationError.single("name", gettext("a tag name has at most 50 characters"))
     return clean
 
 
@@ -704,9 +725,9 @@ def tag_create(*, actor: User, name: str, color: str = "") -> Tag:
     require(actor, ObjectType.TAG, Action.CREATE)
     clean = _tag_name_clean(name)
     if Tag.objects.filter(name=clean).exists():
-        raise ServiceValidationError.single("name", f"the tag {clean} already exists")
+        raise ServiceValidationError.single("name", gettext("the tag %(name)s already exists") % {"name": clean})
     if color and not (len(color) == 7 and color.startswith("#")):
-        raise ServiceValidationError.single("color", "write the colour as #rrggbb")
+        raise ServiceValidationError.single("color", gettext("write the colour as #rrggbb"))
     tag = Tag.objects.create(name=clean, color=color)
     audit_record(event=AuditEvent.TAG_CREATED, actor=actor, target_type="tag", target_id=str(tag.pk))
     return tag
@@ -751,17 +772,17 @@ def customer_tag_remove(*, actor: User, customer: Customer, tag: Tag) -> None:
 def _definition_validate(definition: CustomFieldDefinition) -> None:
     errors: list[FieldError] = []
     if definition.field_type not in FieldType.values:
-        errors.append(FieldError("field_type", f"must be one of {', '.join(FieldType.values)}"))
+        errors.append(FieldError("field_type", one_of(FieldType.values)))
     if definition.field_type == FieldType.CHOICE and not definition.choices:
-        errors.append(FieldError("choices", "a choice field needs at least one choice"))
+        errors.append(FieldError("choices", gettext("a choice field needs at least one choice")))
     if definition.field_type != FieldType.CHOICE and definition.choices:
-        errors.append(FieldError("choices", "only choice fields have choices"))
+        errors.append(FieldError("choices", gettext("only choice fields have choices")))
     if (
         definition.min_value is not None
         and definition.max_value is not None
         and definition.min_value > definition.max_value
     ):
-        errors.append(FieldError("min_value", "is greater than max_value"))
+        errors.append(FieldError("min_value", gettext("is greater than max_value")))
     if errors:
         raise ServiceValidationError(errors)
 
@@ -770,7 +791,7 @@ def _definition_validate(definition: CustomFieldDefinition) -> None:
 def custom_field_define(*, actor: User, key: str, label: str, field_type: str, **options: Any) -> CustomFieldDefinition:
     require(actor, ObjectType.CUSTOM_FIELD, Action.CREATE)
     if CustomFieldDefinition.objects.filter(key=key).exists():
-        raise ServiceValidationError.single("key", f"the custom field {key} already exists")
+        raise ServiceValidationError.single("key", gettext("the custom field %(key)s already exists") % {"key": key})
     definition = CustomFieldDefinition(key=key, label=label.strip(), field_type=field_type, **options)
     _definition_validate(definition)
     definition.save()
@@ -790,7 +811,7 @@ def custom_field_update(*, actor: User, definition: CustomFieldDefinition, **cha
     allowed = {"label", "required", "choices", "max_length", "min_value", "max_value", "active"}
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
+        raise ServiceValidationError([FieldError(name, gettext("cannot be changed")) for name in unknown])
     changed = apply_changes(definition, changes)
     if not changed:
         return definition

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
@@ -13,7 +14,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import audit_record
 from kehu.core.changes import apply_changes
-from kehu.core.errors import FieldError, ServiceValidationError, length_errors
+from kehu.core.errors import FieldError, ServiceValidationError, length_errors, one_of
 from kehu.customers.models import Customer
 from kehu.interactions.models import Direction, Interaction, InteractionKind
 
@@ -23,17 +24,23 @@ MAX_BODY = 20000
 def _validate(interaction: Interaction) -> None:
     errors = length_errors(interaction)
     if interaction.kind not in InteractionKind.values:
-        errors.append(FieldError("kind", f"must be one of {', '.join(InteractionKind.values)}"))
+        errors.append(FieldError("kind", one_of(InteractionKind.values)))
     if interaction.direction not in Direction.values:
-        errors.append(FieldError("direction", f"must be one of {', '.join(Direction.values)}"))
+        errors.append(FieldError("direction", one_of(Direction.values)))
     if len(interaction.body) > MAX_BODY:
-        errors.append(FieldError("body", f"is {len(interaction.body)} characters long; at most {MAX_BODY} are allowed"))
+        errors.append(
+            FieldError(
+                "body",
+                gettext("is %(length)d characters long; at most %(limit)d are allowed")
+                % {"length": len(interaction.body), "limit": MAX_BODY},
+            )
+        )
     if interaction.satisfaction is not None and not 1 <= interaction.satisfaction <= 5:
-        errors.append(FieldError("satisfaction", "must be between 1 and 5"))
+        errors.append(FieldError("satisfaction", gettext("must be between 1 and 5")))
     if interaction.occurred_at > timezone.now() + dt.timedelta(days=1):
-        errors.append(FieldError("occurred_at", "is in the future; plan future contacts as tasks"))
+        errors.append(FieldError("occurred_at", gettext("is in the future; plan future contacts as tasks")))
     if not interaction.subject and not interaction.body:
-        errors.append(FieldError("body", "write a subject or a note"))
+        errors.append(FieldError("body", gettext("write a subject or a note")))
     if errors:
         raise ServiceValidationError(errors)
 
@@ -85,7 +92,7 @@ def interaction_update(*, actor: User, interaction: Interaction, **changes: obje
     allowed = {"subject", "body", "outcome", "satisfaction", "occurred_at", "channel", "direction", "kind"}
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        raise ServiceValidationError([FieldError(name, "cannot be changed") for name in unknown])
+        raise ServiceValidationError([FieldError(name, gettext("cannot be changed")) for name in unknown])
     changed = apply_changes(
         interaction, {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
     )

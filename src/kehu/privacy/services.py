@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
@@ -26,7 +27,7 @@ from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.commerce.models import Order, OrderLine, OrderReturn
 from kehu.commerce.services import order_returns_text_erase
-from kehu.core.errors import FieldError, ServiceValidationError
+from kehu.core.errors import FieldError, ServiceValidationError, one_of
 from kehu.core.exports import spreadsheet_safe
 from kehu.customers.models import Customer, LifecycleStage
 from kehu.customers.services import CUSTOMER_FIELDS, customer_anonymise
@@ -58,7 +59,9 @@ def customer_reveal(*, actor: User, customer: Customer, fields: Sequence[str]) -
     """Allow `actor` to see `fields` of `customer` in full, and audit that they did (PIPL art. 51)."""
     unknown = sorted(set(fields) - set(REVEALABLE))
     if unknown:
-        raise ServiceValidationError([FieldError("fields", f"{name} cannot be revealed") for name in unknown])
+        raise ServiceValidationError(
+            [FieldError("fields", gettext("%(name)s cannot be revealed") % {"name": name}) for name in unknown]
+        )
     require(actor, ObjectType.CUSTOMER, Action.REVEAL)
     if SENSITIVE_REVEALS & set(fields):
         require(actor, ObjectType.CUSTOMER, Action.REVEAL_SENSITIVE)
@@ -80,6 +83,10 @@ _CONSENT_ONLY = {ConsentPurpose.PROFILING, *_SEPARATE}
 
 
 @transaction.atomic
+def _purpose_label(purpose: str) -> str:
+    return str(ConsentPurpose(purpose).label) if purpose in ConsentPurpose.values else purpose
+
+
 def consent_give(
     *,
     actor: User,
@@ -95,22 +102,33 @@ def consent_give(
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     errors: list[FieldError] = []
     if purpose not in ConsentPurpose.values:
-        errors.append(FieldError("purpose", f"must be one of {', '.join(ConsentPurpose.values)}"))
+        errors.append(FieldError("purpose", one_of(ConsentPurpose.values)))
     if legal_basis not in LegalBasis.values:
-        errors.append(FieldError("legal_basis", f"must be one of {', '.join(LegalBasis.values)}"))
+        errors.append(FieldError("legal_basis", one_of(LegalBasis.values)))
     elif purpose in _SEPARATE and legal_basis != LegalBasis.SEPARATE_CONSENT:
-        errors.append(FieldError("legal_basis", f"{purpose} needs the person's separate consent (PIPL arts. 23, 29)"))
+        errors.append(
+            FieldError(
+                "legal_basis",
+                gettext("%(purpose)s needs the person's separate consent (PIPL arts. 23, 29)")
+                % {"purpose": _purpose_label(purpose)},
+            )
+        )
     elif purpose in _CONSENT_ONLY and legal_basis not in (LegalBasis.CONSENT, LegalBasis.SEPARATE_CONSENT):
-        errors.append(FieldError("legal_basis", f"{purpose} rests on the person's consent"))
+        errors.append(
+            FieldError(
+                "legal_basis",
+                gettext("%(purpose)s rests on the person's consent") % {"purpose": _purpose_label(purpose)},
+            )
+        )
     if not wording.strip():
-        errors.append(FieldError("wording", "record the words the person agreed to"))
+        errors.append(FieldError("wording", gettext("record the words the person agreed to")))
     if not source.strip():
-        errors.append(FieldError("source", "say where the consent was given (web form, call, paper form…)"))
+        errors.append(FieldError("source", gettext("say where the consent was given (web form, call, paper form…)")))
     now = timezone.now()
     if given_at is not None and given_at > now + dt.timedelta(minutes=5):
-        errors.append(FieldError("given_at", "is in the future"))
+        errors.append(FieldError("given_at", gettext("is in the future")))
     if customer.erased_at is not None:
-        errors.append(FieldError("customer", "this person was erased"))
+        errors.append(FieldError("customer", gettext("this person was erased")))
     if errors:
         raise ServiceValidationError(errors)
     Consent.objects.filter(customer=customer, purpose=purpose, channel=channel, withdrawn_at__isnull=True).update(
@@ -142,13 +160,17 @@ def consent_withdraw(*, actor: User, customer: Customer, purpose: str, source: s
     """Withdraw consent for a purpose (on one channel, or on all when `channel` is None); returns how many ended."""
     require(actor, ObjectType.CUSTOMER, Action.CHANGE)
     if not source.strip():
-        raise ServiceValidationError.single("source", "say how the person withdrew (call, email, unsubscribe link…)")
+        raise ServiceValidationError.single(
+            "source", gettext("say how the person withdrew (call, email, unsubscribe link…)")
+        )
     active = Consent.objects.filter(customer=customer, purpose=purpose, withdrawn_at__isnull=True)
     if channel is not None:
         active = active.filter(channel=channel)
     ids = list(active.values_list("pk", flat=True))
     if not ids:
-        raise ServiceValidationError.single("purpose", f"there is no active consent for {purpose}")
+        raise ServiceValidationError.single(
+            "purpose", gettext("there is no active consent for %(purpose)s") % {"purpose": _purpose_label(purpose)}
+        )
     now = timezone.now()
     Consent.objects.filter(pk__in=ids).update(withdrawn_at=now, withdrawal_source=source.strip(), updated_at=now)
     audit_record_many(
@@ -181,11 +203,13 @@ def subject_request_open(
     """Register a request from a person about their data; it is due KEHU_SUBJECT_REQUEST_DAYS after receipt."""
     require(actor, ObjectType.SUBJECT_REQUEST, Action.CREATE)
     if kind not in SubjectRequestKind.values:
-        raise ServiceValidationError.single("kind", f"must be one of {', '.join(SubjectRequestKind.values)}")
+        raise ServiceValidationError.single("kind", one_of(SubjectRequestKind.values))
     if not received_through.strip():
-        raise ServiceValidationError.single("received_through", "say how the request arrived (email, call, letter…)")
+        raise ServiceValidationError.single(
+            "received_through", gettext("say how the request arrived (email, call, letter…)")
+        )
     if customer.erased_at is not None:
-        raise ServiceValidationError.single("customer", "this person was erased already")
+        raise ServiceValidationError.single("customer", gettext("this person was erased already"))
     received = received_at or timezone.now()
     request = SubjectRequest.objects.create(
         customer=customer,
@@ -226,11 +250,15 @@ def _close(actor: User, request: SubjectRequest, status: str, outcome: str) -> S
 
 def _require_open(request: SubjectRequest, *kinds: str) -> Customer:
     if request.status != SubjectRequestStatus.OPEN:
-        raise ServiceValidationError.single("status", f"the request is {request.status} already")
+        raise ServiceValidationError.single(
+            "status", gettext("the request is %(status)s already") % {"status": request.status}
+        )
     if kinds and request.kind not in kinds:
-        raise ServiceValidationError.single("kind", f"this needs a request of kind {' or '.join(kinds)}")
+        raise ServiceValidationError.single(
+            "kind", gettext("this needs a request of kind %(kinds)s") % {"kinds": " / ".join(kinds)}
+        )
     if request.customer is None:
-        raise ServiceValidationError.single("customer", "the request has no customer")
+        raise ServiceValidationError.single("customer", gettext("the request has no customer"))
     return request.customer
 
 
@@ -240,9 +268,9 @@ def subject_request_close(*, actor: User, request: SubjectRequest, status: str, 
     require(actor, ObjectType.SUBJECT_REQUEST, Action.CHANGE)
     _require_open(request)
     if status not in (SubjectRequestStatus.COMPLETED, SubjectRequestStatus.REJECTED):
-        raise ServiceValidationError.single("status", "close as completed or rejected")
+        raise ServiceValidationError.single("status", gettext("close as completed or rejected"))
     if not outcome.strip():
-        raise ServiceValidationError.single("outcome", "say what was done, or why the request was refused")
+        raise ServiceValidationError.single("outcome", gettext("say what was done, or why the request was refused"))
     return _close(actor, request, status, outcome.strip())
 
 
@@ -436,7 +464,7 @@ def subject_erase(*, actor: User, request: SubjectRequest) -> SubjectRequest:
     require(actor, ObjectType.SUBJECT_REQUEST, Action.ERASE)
     customer = _require_open(request, SubjectRequestKind.DELETION)
     if customer.erased_at is not None:
-        raise ServiceValidationError.single("customer", "this person was erased already")
+        raise ServiceValidationError.single("customer", gettext("this person was erased already"))
     _erase(actor, [customer], reason="subject_request")
     outcome = (
         "erased: contact points, addresses, names, ID and bank numbers, custom fields and the text of interactions "
@@ -468,11 +496,11 @@ def retention_rule_set(*, actor: User, data_type: str, months: int, action: str,
     require(actor, ObjectType.RETENTION, Action.CHANGE)
     errors: list[FieldError] = []
     if data_type not in RetentionDataType.values:
-        errors.append(FieldError("data_type", f"must be one of {', '.join(RetentionDataType.values)}"))
+        errors.append(FieldError("data_type", one_of(RetentionDataType.values)))
     if action not in RetentionAction.values:
-        errors.append(FieldError("action", f"must be one of {', '.join(RetentionAction.values)}"))
+        errors.append(FieldError("action", one_of(RetentionAction.values)))
     if not 1 <= months <= 1200:
-        errors.append(FieldError("months", "must be between 1 and 1200"))
+        errors.append(FieldError("months", gettext("must be between 1 and 1200")))
     if errors:
         raise ServiceValidationError(errors)
     rule, _ = RetentionRule.objects.update_or_create(
