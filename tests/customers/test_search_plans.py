@@ -7,6 +7,7 @@ from django.db import connection
 
 from kehu.accounts.models import User
 from kehu.customers import search_index
+from kehu.customers.models import Customer
 from kehu.customers.selectors import customers_for_user
 from tests.conftest import Api
 
@@ -38,3 +39,33 @@ def test_plans_agree(
     assert len(expected) == 4
     assert search_index.newest_matches(scoped, "王", scope=None, limit=limit) == expected[:limit]
     assert search_index.newest_matches(scoped, "wang", scope=None, limit=limit) == expected[:limit]
+
+
+@pytest.mark.parametrize("few", [1, 2000], ids=["walks-the-list", "fetches-the-few"])
+@pytest.mark.parametrize("rare_tag", [1, 2000], ids=["tag-checked-per-row", "tag-fetched-by-id"])
+def test_list_plans_agree(
+    customers: list[str], alice: User, as_alice: Api, monkeypatch: pytest.MonkeyPatch, few: int, rare_tag: int
+) -> None:
+    """The customer list finds the same rows, in the same order, whichever way it narrows the search and the tag."""
+    from kehu.customers import selectors
+    from kehu.customers.selectors import CustomerFilters, customer_list
+
+    for customer_id in customers[::2]:
+        assert as_alice.post(f"/customers/{customer_id}/tags", {"names": ["VIP"]}).status_code == 200
+    monkeypatch.setattr(search_index, "FEW_MATCHES", few)
+    monkeypatch.setattr(selectors, "RARE_TAG", rare_tag)
+
+    def names(**filters: str) -> list[str]:
+        page = customer_list(alice, CustomerFilters(**filters), sort="display_name", cursor=None, limit=50)
+        return [item.display_name for item in page.items]
+
+    def expected(**lookups: str) -> list[str]:
+        mine = Customer.objects.filter(owner=alice, **lookups)
+        return sorted(mine.values_list("display_name", flat=True))
+
+    assert names(query="王") == expected(display_name__startswith="王")
+    assert len(names(query="王")) == 4
+    assert names(query="wang", tag="VIP") == expected(display_name__startswith="王", tags__name="VIP")
+    assert len(names(query="wang", tag="VIP")) == 2
+    assert names(tag="VIP") == expected(tags__name="VIP")
+    assert names(tag="nobody has this tag") == []

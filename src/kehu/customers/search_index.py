@@ -101,6 +101,9 @@ def _fts_match(terms: list[QueryTerm], scope: list[str] | None, archived: bool |
     return " AND ".join(parts)
 
 
+FEW_MATCHES = 2000
+
+
 def search_filter(
     queryset: QuerySet[Customer], query: str, *, scope: list[str] | None = None, archived: bool | None = None
 ) -> QuerySet[Customer]:
@@ -112,8 +115,21 @@ def search_filter(
     if not terms:
         return queryset.none()
     if connection.vendor == "sqlite":
+        # A rare query's few matches are fetched by id; a common one is checked against each row while the list
+        # walks its own index in the order shown (the comparison with TRUE keeps SQLite from driving the query
+        # from tens of thousands of matches and sorting them).
         match = _fts_match(terms, scope, archived)
-        return queryset.filter(id__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s", [match, FEW_MATCHES])
+            few = [row[0] for row in cursor.fetchall()]
+        if len(few) < FEW_MATCHES:
+            return queryset.filter(id__in=few)
+        member = RawSQL(
+            f"+{Customer._meta.db_table}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)",
+            [match],
+            output_field=BooleanField(),
+        )
+        return queryset.alias(search_member=member).filter(search_member=True)
     matches = RawSQL(POSTGRES_MATCH, [tsquery_expression(terms)], output_field=BooleanField())
     return queryset.alias(search_match=matches).filter(search_match=True)
 
