@@ -128,9 +128,6 @@ class Customer(PublicIdModel):
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     # Maintained by the customer services; see kehu.core.search for what the tokens are.
     search_document = models.TextField(blank=True, default="")
-    # The list's filter values as index tokens (stage, source channel, tags), so that a search combined with
-    # filters is intersected inside the search index (kehu.customers.search_index.facet_tokens).
-    search_facets = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

@@ -44,37 +44,6 @@ def document_for(customer: Customer) -> str:
     )
 
 
-def facet_tokens(*, stage: str, source: str, tag_ids: Iterable[int]) -> str:
-    """The filter values of a customer as index tokens: `_s<stage> _c<source> _g<tag id>…`.
-
-    The underscore keeps them apart from what users type (search terms are letters, digits and Han only). On
-    PostgreSQL they join the document in the search vector; on SQLite they go to the FTS `scope` column, whose
-    tokeniser drops the underscore (`slead`, `cwebsite`, `g12`).
-    """
-    return " ".join([stage_token(stage), source_token(source), *(tag_token(tag_id) for tag_id in sorted(set(tag_ids)))])
-
-
-def stage_token(stage: str) -> str:
-    return f"_s{stage or 'none'}"
-
-
-def source_token(source: str) -> str:
-    return f"_c{source or 'none'}"
-
-
-def tag_token(tag_id: int) -> str:
-    return f"_g{tag_id}"
-
-
-def facets_of(customer: Customer) -> str:
-    """The facet tokens of a customer whose tags are fetched (or prefetched)."""
-    return facet_tokens(
-        stage=customer.lifecycle_stage,
-        source=customer.source_channel,
-        tag_ids=[tag.pk for tag in customer.tags.all()],
-    )
-
-
 def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool) -> str:
     """The FTS `scope` column: who the record belongs to and whether it is archived."""
     tokens = [f"o{owner_id}" if owner_id else "onone", f"t{team_id}" if team_id else "tnone"]
@@ -83,9 +52,7 @@ def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool) -
 
 
 def _scope_of(customer: Customer) -> str:
-    archived = customer.archived_at is not None
-    scope = scope_tokens(owner_id=customer.owner_id, team_id=customer.team_id, archived=archived)
-    return f"{scope} {customer.search_facets}"
+    return scope_tokens(owner_id=customer.owner_id, team_id=customer.team_id, archived=customer.archived_at is not None)
 
 
 def index_write(rows: Sequence[tuple[int, str, str]]) -> None:
@@ -98,14 +65,13 @@ def index_write(rows: Sequence[tuple[int, str, str]]) -> None:
 
 
 def index_refresh(customers: Iterable[Customer]) -> None:
-    """Rebuild the document, facets and scope of customers whose names, contact points, owner, state, stage,
-    source or tags changed (contact points and tags fetched or prefetched)."""
+    """Rebuild the document and scope of customers whose names, contact points, owner or state changed."""
     rows: list[tuple[int, str, str]] = []
     for customer in customers:
-        document, facets = document_for(customer), facets_of(customer)
-        if (document, facets) != (customer.search_document, customer.search_facets):
-            customer.search_document, customer.search_facets = document, facets
-            customer.save(update_fields=["search_document", "search_facets"])
+        document = document_for(customer)
+        if document != customer.search_document:
+            customer.search_document = document
+            customer.save(update_fields=["search_document"])
         rows.append((customer.pk, document, _scope_of(customer)))
     index_write(rows)
 
@@ -120,22 +86,18 @@ def index_rebuild() -> int:
             f"INSERT INTO {FTS_TABLE}(rowid, document, scope) "
             "SELECT id, search_document, "
             "COALESCE('o' || owner_id, 'onone') || ' ' || COALESCE('t' || team_id, 'tnone') || ' ' || "
-            "CASE WHEN archived_at IS NULL THEN 'live' ELSE 'archived' END || ' ' || search_facets "
-            "FROM customers_customer"
+            "CASE WHEN archived_at IS NULL THEN 'live' ELSE 'archived' END FROM customers_customer"
         )
         return int(cursor.rowcount)
 
 
-def _fts_match(
-    terms: list[QueryTerm], scope: list[str] | None, archived: bool | None, facets: Sequence[str] = ()
-) -> str:
-    """An FTS5 expression: the user's terms on the document column; scope, state and facets on the scope column."""
+def _fts_match(terms: list[QueryTerm], scope: list[str] | None, archived: bool | None) -> str:
+    """An FTS5 expression: the user's terms on the document column, the scope tokens on the scope column."""
     parts = [f"document : ({fts5_expression(terms)})"]
     if scope is not None:
         parts.append(f"scope : ({' OR '.join(scope)})")
     if archived is not None:
         parts.append(f"scope : {'archived' if archived else 'live'}")
-    parts += [f'scope : "{facet.lstrip("_")}"' for facet in facets]
     return " AND ".join(parts)
 
 
@@ -143,26 +105,20 @@ FEW_MATCHES = 2000
 
 
 def search_filter(
-    queryset: QuerySet[Customer],
-    query: str,
-    *,
-    scope: list[str] | None = None,
-    archived: bool | None = None,
-    facets: Sequence[str] = (),
+    queryset: QuerySet[Customer], query: str, *, scope: list[str] | None = None, archived: bool | None = None
 ) -> QuerySet[Customer]:
     """Narrow a customer queryset to those matching what the user typed; an empty query matches nothing.
 
-    `scope`, `archived` and `facets` (tokens of the list's filters, see facet_tokens) let the index intersect
-    them with the search itself; the queryset's own filters still decide.
+    `scope` and `archived` only let SQLite narrow inside the index; the queryset's own filters decide.
     """
     terms = parse_query(query)
     if not terms:
         return queryset.none()
     if connection.vendor == "sqlite":
         # A rare query's few matches are fetched by id; a common one is checked against each row while the list
-        # walks its own index in the order shown (the unary + keeps SQLite from driving the query from tens of
-        # thousands of matches and sorting them).
-        match = _fts_match(terms, scope, archived, facets)
+        # walks its own index in the order shown (the comparison with TRUE keeps SQLite from driving the query
+        # from tens of thousands of matches and sorting them).
+        match = _fts_match(terms, scope, archived)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s", [match, FEW_MATCHES])
             few = [row[0] for row in cursor.fetchall()]
@@ -174,8 +130,7 @@ def search_filter(
             output_field=BooleanField(),
         )
         return queryset.alias(search_member=member).filter(search_member=True)
-    tsquery = " & ".join([tsquery_expression(terms), *(f"'{facet}'" for facet in facets)])
-    matches = RawSQL(POSTGRES_MATCH, [tsquery], output_field=BooleanField())
+    matches = RawSQL(POSTGRES_MATCH, [tsquery_expression(terms)], output_field=BooleanField())
     return queryset.alias(search_match=matches).filter(search_match=True)
 
 

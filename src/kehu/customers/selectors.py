@@ -16,7 +16,7 @@ from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError, ServiceValidationError, one_of
 from kehu.core.pagination import Page, paginate
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer, Tag
-from kehu.customers.search_index import newest_matches, search_filter, source_token, stage_token, tag_token
+from kehu.customers.search_index import newest_matches, search_filter
 
 
 @dataclass(frozen=True)
@@ -160,15 +160,13 @@ class CustomerFilters:
 RARE_TAG = 2000
 
 
-def _with_tag(queryset: QuerySet[Customer], tag_id: int, *, searched: bool) -> QuerySet[Customer]:
-    """Customers with the tag. Without a search, a rare tag's few customers are fetched by id and a common tag
-    is checked row by row while the list walks its index in the order shown, so neither sorts tens of thousands
-    of rows. With a search, the index has already intersected the tag (a facet token): each row is checked."""
-    tagged = Customer.tags.through.objects.filter(tag_id=tag_id)
-    if not searched:
-        few = list(tagged.values_list("customer_id", flat=True)[:RARE_TAG])
-        if len(few) < RARE_TAG:
-            return queryset.filter(id__in=few)
+def _with_tag(queryset: QuerySet[Customer], name: str) -> QuerySet[Customer]:
+    """Customers with the tag. A rare tag's few customers are fetched by id; a common tag is checked row by row
+    while the list walks its index in the order shown, so neither sorts tens of thousands of rows."""
+    tagged = Customer.tags.through.objects.filter(tag__name=name)
+    few = list(tagged.values_list("customer_id", flat=True)[:RARE_TAG])
+    if len(few) < RARE_TAG:
+        return queryset.filter(id__in=few)
     return queryset.filter(Exists(tagged.filter(customer_id=OuterRef("pk"))))
 
 
@@ -197,13 +195,8 @@ def customer_list(
         queryset = queryset.filter(owner__public_id=filters.owner)
     if filters.team:
         queryset = queryset.filter(team_id=filters.team)
-    searched = bool(filters.query.strip())
-    tag_id = None
     if filters.tag:
-        tag_id = Tag.objects.filter(name=filters.tag).values_list("pk", flat=True).first()
-        if tag_id is None:
-            return Page[CustomerSummary](items=[], next_cursor=None)
-        queryset = _with_tag(queryset, tag_id, searched=searched)
+        queryset = _with_tag(queryset, filters.tag)
     if filters.province:
         addresses = Address.objects.filter(customer=OuterRef("pk"), province__startswith=filters.province)
         queryset = queryset.filter(Exists(addresses))
@@ -213,14 +206,8 @@ def customer_list(
         queryset = queryset.filter(created_at__lt=filters.created_before)
     for key, value in filters.attributes.items():
         queryset = queryset.filter(**{f"attributes__{key}": value})
-    if searched:
-        # The filters that are index tokens too (facet_tokens) narrow the search inside the index.
-        facets = [stage_token(filters.lifecycle_stage)] if filters.lifecycle_stage else []
-        facets += [source_token(filters.source_channel)] if filters.source_channel else []
-        facets += [tag_token(tag_id)] if tag_id else []
-        queryset = search_filter(
-            queryset, filters.query, scope=scope_terms(user), archived=filters.archived, facets=facets
-        )
+    if filters.query.strip():
+        queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
     page = paginate(queryset.only("id", sort.lstrip("-")), sort=sort, cursor=cursor, limit=limit)
     summaries = customer_summaries([customer.pk for customer in page.items])
     return Page[CustomerSummary](items=summaries, next_cursor=page.next_cursor)

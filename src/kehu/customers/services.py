@@ -371,9 +371,9 @@ def _primaries_fix(customer: Customer) -> None:
 
 
 def _refresh(customer: Customer) -> None:
-    fresh = Customer.objects.prefetch_related("contact_points", "tags").get(pk=customer.pk)
+    fresh = Customer.objects.prefetch_related("contact_points").get(pk=customer.pk)
     index_refresh([fresh])
-    customer.search_document, customer.search_facets = fresh.search_document, fresh.search_facets
+    customer.search_document = fresh.search_document
 
 
 @transaction.atomic
@@ -487,7 +487,7 @@ def customer_update(
     if "id_number" in changed:
         changed.append("id_number_index")
     customer.save(update_fields=[*changed, "updated_at"])
-    if set(changed) & {*NAME_FIELDS, "owner", "lifecycle_stage", "source_channel"}:
+    if set(changed) & {*NAME_FIELDS, "owner"}:
         _refresh(customer)
     audit_record(
         event=AuditEvent.CUSTOMER_UPDATED,
@@ -748,7 +748,6 @@ def customer_tags_add(*, actor: User, customer: Customer, names: Sequence[str]) 
             target_type="tag",
             target_ids=[tag.pk for tag in new],
             fields=["tags"],
-            reindex=True,
             primaries=False,
         )
     return tags
@@ -766,7 +765,6 @@ def customer_tag_remove(*, actor: User, customer: Customer, tag: Tag) -> None:
             target_type="tag",
             target_ids=[tag.pk],
             fields=["tags"],
-            reindex=True,
             primaries=False,
         )
 

@@ -36,7 +36,7 @@ from kehu.core.chinese import pinyin_initials, pinyin_readings
 from kehu.core.fields import protect
 from kehu.core.search import build_document
 from kehu.customers.models import Tag
-from kehu.customers.search_index import FTS_TABLE, facet_tokens, scope_tokens
+from kehu.customers.search_index import FTS_TABLE, scope_tokens
 from kehu.customers.services import contact_value_index
 from kehu.demo import data
 
@@ -540,37 +540,44 @@ class _BatchGenerator:
             document = build_document(
                 names=[display, family + given], texts=[company], phones=phones, emails=emails, handles=handles
             )
-            customer_row = (
-                customer_id,
-                w.uid(_uuid(rng)),
-                w.when(created),
-                w.when(min(updated, self.end)),
-                "organization" if organisation else "person",
-                None,
-                display,
-                family,
-                given,
-                company,
-                "",
-                gender,
-                protect("birthday", birthday.isoformat(), context="customers_customer.birthday") if birthday else None,
-                industry,
-                region,
-                customer_type,
-                stage,
-                channel,
-                campaign,
-                owner.pk,
-                owner.team_id,
-                "{}",
-                "demo",
-                f"{self.seed}-{customer_id}",
-                batch_label,
-                None,
-                document,
-                "",
-                "",
-                "",
+            rows["customers"].append(
+                (
+                    customer_id,
+                    w.uid(_uuid(rng)),
+                    w.when(created),
+                    w.when(min(updated, self.end)),
+                    "organization" if organisation else "person",
+                    None,
+                    display,
+                    family,
+                    given,
+                    company,
+                    "",
+                    gender,
+                    protect("birthday", birthday.isoformat(), context="customers_customer.birthday")
+                    if birthday
+                    else None,
+                    industry,
+                    region,
+                    customer_type,
+                    stage,
+                    channel,
+                    campaign,
+                    owner.pk,
+                    owner.team_id,
+                    "{}",
+                    "demo",
+                    f"{self.seed}-{customer_id}",
+                    batch_label,
+                    None,
+                    document,
+                    "",
+                    "",
+                    "",
+                )
+            )
+            rows["fts"].append(
+                (customer_id, document, scope_tokens(owner_id=owner.pk, team_id=owner.team_id, archived=False))
             )
             for index, (kind, raw, value) in enumerate(points):
                 first_of_kind = all(points[j][0] != kind for j in range(index))
@@ -608,15 +615,9 @@ class _BatchGenerator:
                         True,
                     )
                 )
-            tag_ids = []
             if rng.random() < 0.3:
                 for tag in rng.sample(DEMO_TAGS, k=rng.randint(1, 2)):
-                    tag_ids.append(self.tags[tag])
                     rows["tags"].append((customer_id, self.tags[tag]))
-            facets = facet_tokens(stage=stage, source=channel, tag_ids=tag_ids)
-            rows["customers"].append((*customer_row, facets))
-            scope = scope_tokens(owner_id=owner.pk, team_id=owner.team_id, archived=False)
-            rows["fts"].append((customer_id, document, f"{scope} {facets}"))
         return rows
 
 
@@ -670,7 +671,6 @@ COLUMNS = {
             "id_number",
             "id_number_index",
             "bank_account",
-            "search_facets",
         ),
     ),
     "points": (

@@ -75,7 +75,6 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
         "bank_account": _s(Category.FINANCIAL, Purpose.CONTRACT),
         "attributes": _p(Category.IDENTITY),
         "search_document": _p(Category.IDENTITY),  # derived from names, phones and emails
-        "search_facets": _ADMIN,  # stage, source channel and tag ids as index tokens
         "external_id": _p(Category.IDENTITY),
         "industry": _ADMIN,
         "region": _ADMIN,

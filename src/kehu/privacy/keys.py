@@ -133,6 +133,6 @@ def keys_rotate(*, batch_size: int = 500, progress: Callable[[str, int, int], No
 
 def _reindex(customer_ids: set[int]) -> None:
     customers = Customer.objects.filter(pk__in=customer_ids).prefetch_related(
-        Prefetch("contact_points", queryset=ContactPoint.objects.order_by("id")), "tags"
+        Prefetch("contact_points", queryset=ContactPoint.objects.order_by("id"))
     )
     index_refresh(customers)

@@ -10,7 +10,7 @@ from django.db import transaction
 from rich.progress import Progress
 
 from kehu.customers.models import Customer
-from kehu.customers.search_index import document_for, facets_of, index_rebuild
+from kehu.customers.search_index import document_for, index_rebuild
 
 BATCH = 2000
 
@@ -28,17 +28,14 @@ class Command(BaseCommand):
             task = progress.add_task("documents", total=total)
             while True:
                 batch = list(
-                    Customer.objects.filter(pk__gt=last)
-                    .order_by("pk")
-                    .prefetch_related("contact_points", "tags")[:BATCH]
+                    Customer.objects.filter(pk__gt=last).order_by("pk").prefetch_related("contact_points")[:BATCH]
                 )
                 if not batch:
                     break
                 for customer in batch:
                     customer.search_document = document_for(customer)
-                    customer.search_facets = facets_of(customer)
                 with transaction.atomic():
-                    Customer.objects.bulk_update(batch, ["search_document", "search_facets"])
+                    Customer.objects.bulk_update(batch, ["search_document"])
                 last = batch[-1].pk
                 progress.advance(task, len(batch))
         with transaction.atomic():
