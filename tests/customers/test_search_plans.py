@@ -69,3 +69,31 @@ def test_list_plans_agree(
     assert len(names(query="wang", tag="VIP")) == 2
     assert names(tag="VIP") == expected(tags__name="VIP")
     assert names(tag="nobody has this tag") == []
+
+
+@pytest.mark.parametrize("few", [1, 2000], ids=["walks-the-list", "fetches-the-few"])
+def test_search_with_filters_follows_stage_source_and_tags(
+    customers: list[str], alice: User, as_alice: Api, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """A search combined with the stage, source and tag filters follows every change to them."""
+    from kehu.customers.selectors import CustomerFilters, customer_list
+
+    monkeypatch.setattr(search_index, "FEW_MATCHES", few)
+
+    def found(**filters: str) -> set[str]:
+        page = customer_list(alice, CustomerFilters(query="wang", **filters), cursor=None, limit=50)
+        return {str(item.public_id) for item in page.items}
+
+    first, second = customers[0], customers[3]  # both 王
+    assert found(lifecycle_stage="customer") == set()
+    assert as_alice.patch(f"/customers/{first}", {"lifecycle_stage": "customer"}).status_code == 200
+    assert found(lifecycle_stage="customer") == {first}
+    assert as_alice.patch(f"/customers/{second}", {"source_channel": "event"}).status_code == 200
+    assert found(source_channel="event") == {second}
+    assert found(lifecycle_stage="customer", source_channel="event") == set()
+    assert as_alice.post(f"/customers/{second}/tags", {"names": ["展会"]}).status_code == 200
+    assert found(tag="展会") == {second}
+    assert found(tag="展会", source_channel="event") == {second}
+    assert as_alice.delete(f"/customers/{second}/tags/展会").status_code == 204
+    assert found(tag="展会") == set()
+    assert found(tag="no such tag") == set()
