@@ -7,11 +7,19 @@ KEHU_REQUIRE_BROWSER, so that there a missing browser fails instead of skipping.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from kehu.accounts.models import Team, User
+from kehu.accounts.roles import Role
+from kehu.commerce.services import OrderLineInput, order_create, product_create
+from kehu.customers.services import AddressInput, ContactPointInput, customer_create
+from kehu.interactions.services import interaction_log
 
 CHROMIUM = Path(os.environ.get("KEHU_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -49,3 +57,65 @@ def screenshots() -> Path:
     folder = Path(os.environ.get("KEHU_SCREENSHOTS_DIR", Path(__file__).parents[2] / "var" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 740}
+
+
+@pytest.fixture
+def people() -> dict[str, Any]:
+    east = Team.objects.create(name="华东销售部")
+    south = Team.objects.create(name="华南销售部")
+    alice = User.objects.create_user("alice", password=PASSWORD, role=Role.SALES_REP, team=east, display_name="王芳")
+    charlie = User.objects.create_user(
+        "charlie", password=PASSWORD, role=Role.SALES_REP, team=south, display_name="陈静"
+    )
+    zhangsan = customer_create(
+        actor=alice,
+        values={"display_name": "张三", "company_name": "上海东方机械制造股份有限公司", "lifecycle_stage": "customer"},
+        contact_points=[
+            ContactPointInput(kind="mobile", value="138 1234 5678", is_primary=True),
+            ContactPointInput(kind="email", value="zhang.san@example.com", is_primary=True),
+        ],
+        addresses=[AddressInput(raw="上海市浦东新区世纪大道100号", is_primary=True)],
+        tags=["VIP"],
+    )
+    for name, phone in (("李四", "139 0000 1111"), ("王五", "137 2222 3333"), ("Kate Jackson", "136 4444 5555")):
+        customer_create(
+            actor=alice,
+            values={"display_name": name, "lifecycle_stage": "prospect"},
+            contact_points=[ContactPointInput(kind="mobile", value=phone, is_primary=True)],
+        )
+    admin = User.objects.create_user("root", password=PASSWORD, role=Role.ADMIN)
+    jacket = product_create(actor=admin, sku="JK-01", name="运动外套", price=Decimal("599.00"), category="服装")
+    order_create(actor=alice, customer=zhangsan, lines=[OrderLineInput(product=jacket, quantity=2)], channel="store")
+    interaction_log(actor=alice, customer=zhangsan, kind="visit", subject="首次拜访", body="介绍了新品")
+    return {"alice": alice, "charlie": charlie, "zhangsan": zhangsan}
+
+
+@pytest.fixture
+def page_for(browser: Any, live_server: Any) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def open_page(*, viewport: dict[str, int] = DESKTOP) -> Any:
+        context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    """Sign in through the page, as a person does, and wait for the home page."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))

@@ -227,3 +227,17 @@ def test_retention_reports_before_it_anonymises(admin: User, as_admin: Api) -> N
     assert Customer.objects.get(public_id=touched["id"]).erased_at is None
     assert RetentionFlag.objects.count() == 0
     assert as_admin.get("/retention/report").json()[0]["candidates"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consent_services_open_their_own_transaction(alice: User) -> None:
+    """Pages call services outside any transaction (only tests wrap them in one): each must open its own, or
+    its audit record would be refused."""
+    from kehu.customers.services import customer_create
+    from kehu.privacy.services import consent_give, consent_withdraw
+
+    customer = customer_create(actor=alice, values={"display_name": "赵六"})
+    consent_give(
+        actor=alice, customer=customer, purpose="marketing_sms", legal_basis="consent", source="门店", wording="同意"
+    )
+    assert consent_withdraw(actor=alice, customer=customer, purpose="marketing_sms", source="电话") == 1

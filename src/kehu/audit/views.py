@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from kehu.audit.forms import AuditFilterForm
+from kehu.audit.forms import SOURCES, AuditFilterForm
 from kehu.audit.models import AuditChainHead
 from kehu.audit.selectors import (
     EXPORT_LIMIT,
@@ -56,6 +56,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         cursor = form.cleaned_data.get("cursor") if form.is_bound else None
         page = paginate(records, sort="-sequence", cursor=cursor or None, limit=PAGE)
         rows = audit_rows(page.items)
+        labels = dict(SOURCES)
+        for row in rows:
+            row["source_label"] = labels.get(row["source"], row["source"])
         next_query = next_page_query(request, page.next_cursor)
     state = request.GET.copy()
     state.pop("cursor", None)

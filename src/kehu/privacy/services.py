@@ -87,6 +87,7 @@ def _purpose_label(purpose: str) -> str:
     return str(ConsentPurpose(purpose).label) if purpose in ConsentPurpose.values else purpose
 
 
+@transaction.atomic
 def consent_give(
     *,
     actor: User,
