@@ -14,7 +14,7 @@ LINT_ENV := KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh \
 	KEHU_ENCRYPTION_KEYS=lint:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
 	KEHU_BLIND_INDEX_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
-.PHONY: run test test-sqlite test-postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgres lint format bench bench-pages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_foundation.py $(BENCH_ARGS)
+
+# The pages at the size `make bench` loaded (BENCH_ARGS="--customers 1000000 --skip-load" to reuse it).
+bench-pages: $(VENV)/.dev
+	$(BIN)/python bench/bench_pages.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
