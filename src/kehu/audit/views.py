@@ -80,7 +80,8 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered log as CSV, newest first, at most EXPORT_LIMIT rows (as the API's export)."""
     user = page_user(request)
     form = AuditFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
+    valid = not form.is_bound or form.is_valid()
+    records = audit_records_for_user(user, _filters(form) if valid else AuditFilters())  # refuses other roles
+    if not valid:
         return render(request, "audit/list.html", {"form": form, "rows": []}, status=400)
-    records = audit_records_for_user(user, _filters(form)).order_by("-sequence")[:EXPORT_LIMIT]
-    return audit_csv_response(list(records))
+    return audit_csv_response(list(records.order_by("-sequence")[:EXPORT_LIMIT]))

@@ -26,6 +26,11 @@ class ServiceValidationError(Exception):
     def single(cls, field: str, reason: str) -> ServiceValidationError:
         return cls(FieldError(field=field, reason=reason))
 
+    @property
+    def reasons(self) -> str:
+        """The reasons alone, for a message that is not shown next to a field."""
+        return "; ".join(str(error.reason) for error in self.errors)
+
 
 def one_of(values: Iterable[str]) -> str:
     """The reason for a code outside its choices, naming them."""

@@ -116,8 +116,8 @@ def search_filter(
         return queryset.none()
     if connection.vendor == "sqlite":
         # A rare query's few matches are fetched by id; a common one is checked against each row while the list
-        # walks its own index in the order shown (the comparison with TRUE keeps SQLite from driving the query
-        # from tens of thousands of matches and sorting them).
+        # walks its own index in the order shown (the unary + keeps SQLite from driving the query from tens of
+        # thousands of matches and sorting them).
         match = _fts_match(terms, scope, archived)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s", [match, FEW_MATCHES])

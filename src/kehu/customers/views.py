@@ -190,7 +190,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
                 for customer in customers:
                     services.customer_archive(actor=user, customer=customer)
     except ServiceValidationError as error:
-        messages.error(request, "; ".join(str(item.reason) for item in error.errors))
+        messages.error(request, error.reasons)
         return redirect(back)
     skipped = len(form.cleaned_data["ids"]) - len(customers)
     done = _("%(count)d customers updated.") % {"count": len(customers)}

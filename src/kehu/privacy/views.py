@@ -4,8 +4,6 @@ permissions and audit records apply; refusals by scope or role are 404s, as ever
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -52,25 +50,22 @@ REGISTER_LIMIT = 500
 def customer_consents(request: HttpRequest, customer_id: str) -> HttpResponse:
     """Every consent given and withdrawn, newest first; recording one needs the right to change the customer."""
     user = page_user(request)
-    customer = customer_get_for_user(user, customer_id)
-    may_change = allows(user, ObjectType.CUSTOMER, Action.CHANGE)
+    customer = customer_get_for_user(user, customer_id, Action.CHANGE if request.method == "POST" else Action.VIEW)
     form = ConsentForm(request.POST or None)
-    if request.method == "POST":
-        customer = customer_get_for_user(user, customer_id, Action.CHANGE)
-        if form.is_valid():
-            try:
-                services.consent_give(actor=user, customer=customer, **form.cleaned_data)
-            except ServiceValidationError as error:
-                show_errors(form, error)
-            else:
-                messages.success(request, _("Consent recorded."))
-                return redirect("customer_consents", customer_id=customer.public_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_give(actor=user, customer=customer, **form.cleaned_data)
+        except ServiceValidationError as error:
+            show_errors(form, error)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect("customer_consents", customer_id=customer.public_id)
     context = {
         "customer": customer,
         "name": masked_name(customer.display_name, may_see_names(user)),
         "consents": list(selectors.consent_history(customer).select_related("recorded_by")),
         "form": form,
-        "may_change": may_change,
+        "may_change": allows(user, ObjectType.CUSTOMER, Action.CHANGE),
     }
     return render(request, "privacy/consents.html", context, status=400 if form.errors else 200)
 
@@ -94,7 +89,7 @@ def customer_consent_withdraw(request: HttpRequest, customer_id: str) -> HttpRes
                 source=form.cleaned_data["source"],
             )
         except ServiceValidationError as error:
-            messages.error(request, "; ".join(item.reason for item in error.errors))
+            messages.error(request, error.reasons)
         else:
             messages.success(request, _("Consent withdrawn."))
     return redirect("customer_consents", customer_id=customer.public_id)
@@ -103,9 +98,9 @@ def customer_consent_withdraw(request: HttpRequest, customer_id: str) -> HttpRes
 # ---- data-subject requests ------------------------------------------------------------------------------------
 
 
-def _names(user: Any, items: list[SubjectRequest]) -> list[tuple[SubjectRequest, str]]:
-    names = may_see_names(user)
-    return [(item, masked_name(item.customer.display_name, names) if item.customer else "") for item in items]
+def _customer_name(item: SubjectRequest, names: bool) -> str:
+    """The requester's name as the user may see it (masked unless `names`); empty once erased and unlinked."""
+    return masked_name(item.customer.display_name, names) if item.customer else ""
 
 
 @login_required
@@ -121,9 +116,10 @@ def subject_request_list(request: HttpRequest) -> HttpResponse:
             if form.cleaned_data.get(name):
                 requests = requests.filter(**{name: form.cleaned_data[name]})
     items = list(requests.order_by("due_at", "id")[:REGISTER_LIMIT])
+    names = may_see_names(user)
     context = {
         "form": form,
-        "rows": _names(user, items),
+        "rows": [(item, _customer_name(item, names)) for item in items],
         "limit": REGISTER_LIMIT,
         "full": len(items) == REGISTER_LIMIT,
         "now": timezone.now(),
@@ -165,7 +161,7 @@ def _detail(
     context = {
         "item": item,
         "now": timezone.now(),
-        "name": _names(user, [item])[0][1],
+        "name": _customer_name(item, may_see_names(user)),
         "may_see_customer": item.customer is not None and allows(user, ObjectType.CUSTOMER, Action.VIEW),
         "close_form": close_form or SubjectRequestCloseForm(),
         "erase_form": erase_form or SubjectRequestEraseForm(),
@@ -216,7 +212,7 @@ def subject_request_export_view(request: HttpRequest, request_id: str) -> HttpRe
     try:
         archive = services.subject_export(actor=user, request=item)
     except ServiceValidationError as error:
-        messages.error(request, "; ".join(error_item.reason for error_item in error.errors))
+        messages.error(request, error.reasons)
         return redirect("subject_request_detail", request_id=item.public_id)
     response = HttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="subject-{item.public_id}.zip"'
@@ -250,7 +246,7 @@ def subject_request_erase_view(request: HttpRequest, request_id: str) -> HttpRes
 def retention_page(request: HttpRequest) -> HttpResponse:
     """The rules and what each would flag or anonymise now; the scheduled `kehu privacy retention run` acts on them."""
     user = page_user(request)
-    report = services.retention_report(actor=user)  # refuses roles that may not see retention
+    require(user, ObjectType.RETENTION, Action.VIEW)
     form = RetentionRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -268,7 +264,7 @@ def retention_page(request: HttpRequest) -> HttpResponse:
                 "data_type_label": RetentionDataType(row.data_type).label,
                 "action_label": RetentionAction(row.action).label,
             }
-            for row in report
+            for row in services.retention_report(actor=user)
         ],
         "form": form,
         "may_change": allows(user, ObjectType.RETENTION, Action.CHANGE),

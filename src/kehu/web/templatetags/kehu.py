@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils import dateformat, timezone
+from django.template.defaultfilters import date as date_filter
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing from django-stubs
 
 from kehu.audit.models import AuditEvent
 from kehu.customers.models import ContactKind
@@ -55,10 +56,8 @@ def contact_label(value: str) -> str:
 
 
 def _day(value: dt.datetime | None, pattern: str) -> str:
-    """As the `date` filter writes it: in the current time zone."""
-    if value is None:
-        return ""
-    return dateformat.format(timezone.localtime(value) if timezone.is_aware(value) else value, pattern)
+    """As `{{ value|date:pattern }}` writes it: Django's filter, in the current time zone."""
+    return date_filter(template_localtime(value), pattern)
 
 
 _CELLS: dict[str, Callable[[Mapping[str, Any]], SafeString]] = {
