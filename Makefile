@@ -14,7 +14,7 @@ LINT_ENV := KEHU_SECRET_KEY=lint-only-secret-key-0123456789-abcdefgh \
 	KEHU_ENCRYPTION_KEYS=lint:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
 	KEHU_BLIND_INDEX_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
-.PHONY: run test test-sqlite test-postgres lint format bench bench-pages clean
+.PHONY: run test test-sqlite test-postgres lint format bench bench-pages bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,9 @@ run: $(VENV)/.runtime
 	KEHU_DEBUG=true $(BIN)/kehu demo --if-empty --customers $(DEMO_CUSTOMERS) --seed 1
 	@echo "kehu is at http://$(HOST)/  (API docs: http://$(HOST)/api/docs)"
 	@echo "two-factor sign-in required for: $(DEMO_TWO_FACTOR) (production requires it for every role that may reveal personal data)"
-	KEHU_DEBUG=true KEHU_TWO_FACTOR_ROLES=$(DEMO_TWO_FACTOR) $(BIN)/kehu runserver $(HOST)
+	@# The worker runs imports and other jobs beside the web server and stops with it.
+	KEHU_DEBUG=true $(BIN)/kehu worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		KEHU_DEBUG=true KEHU_TWO_FACTOR_ROLES=$(DEMO_TWO_FACTOR) $(BIN)/kehu runserver $(HOST)
 
 test: test-sqlite test-postgres
 
@@ -68,6 +70,10 @@ bench: $(VENV)/.dev
 # The pages at the size `make bench` loaded (BENCH_ARGS="--customers 1000000 --skip-load" to reuse it).
 bench-pages: $(VENV)/.dev
 	$(BIN)/python bench/bench_pages.py $(BENCH_ARGS)
+
+# The import's full path against a raw bulk insert, in a database of its own (BENCH_ARGS="--customers 1000000").
+bench-import: $(VENV)/.dev
+	$(BIN)/python bench/bench_import.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -44,8 +44,10 @@ def bench_key(name: str) -> str:
     return str(path)
 
 
-def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
-    """The environment for a child process on `backend`; with `fresh`, an empty database first."""
+def prepare_database(backend: str, *, fresh: bool = True, name: str = "bench") -> dict[str, str]:
+    """The environment for a child process on `backend`; with `fresh`, an empty database first.
+
+    `name` keeps benchmarks apart: the import benchmark empties its own database, not the 1M-customer one."""
     env = dict(os.environ)
     env["KEHU_SECRET_KEY"] = "bench-only-secret-key-0123456789-abcdefghij"
     env["KEHU_VAR_DIR"] = str(BENCH_DIR)
@@ -55,7 +57,7 @@ def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
     env["KEHU_ALLOWED_HOSTS"] = "testserver"
     env["KEHU_HTTPS"] = "false"  # the test client speaks plain HTTP
     if backend == "sqlite":
-        path = BENCH_DIR / "bench.sqlite3"
+        path = BENCH_DIR / f"{name}.sqlite3"
         for suffix in ("", "-wal", "-shm") if fresh else ():
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         env["KEHU_DATABASE_URL"] = f"sqlite:///{path}"
@@ -64,9 +66,9 @@ def prepare_database(backend: str, *, fresh: bool = True) -> dict[str, str]:
             import psycopg
 
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-                connection.execute("DROP DATABASE IF EXISTS kehu_bench")
-                connection.execute("CREATE DATABASE kehu_bench")
-        env["KEHU_DATABASE_URL"] = POSTGRES_URL
+                connection.execute(f"DROP DATABASE IF EXISTS kehu_{name}")
+                connection.execute(f"CREATE DATABASE kehu_{name}")
+        env["KEHU_DATABASE_URL"] = POSTGRES_URL.replace("/kehu_bench", f"/kehu_{name}")
     return env
 
 
@@ -125,11 +127,13 @@ def arguments(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def run_backends(script: str, name: str, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+def run_backends(
+    script: str, name: str, args: argparse.Namespace, *, database: str = "bench"
+) -> tuple[str, list[dict[str, Any]]]:
     """Run `script` as a child on each backend; collect each child's RESULT line and save them under bench/results/."""
     results = []
     for backend in args.backends.split(","):
-        env = prepare_database(backend, fresh=not args.skip_load)
+        env = prepare_database(backend, fresh=not args.skip_load, name=database)
         command = [sys.executable, script, "--child", *sys.argv[1:]]
         completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
         if completed.returncode != 0:

@@ -26,9 +26,10 @@ def _fast_passwords(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _own_audit_head_file(settings: Any, tmp_path: Path) -> None:
-    """Each test's database has its own chain, so each gets its own head file outside it."""
+    """Each test's database has its own chain, so each gets its own head file outside it (and its uploads)."""
     settings.KEHU_AUDIT_HEAD_FILE = tmp_path / "audit-head.json"
     settings.KEHU_ERASURE_JOURNAL = tmp_path / "erasure-journal.jsonl"
+    settings.KEHU_UPLOAD_DIR = tmp_path / "uploads"
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from kehu.audit.services import audit_record
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
 from kehu.customers.api import router as customers_router
+from kehu.ingest.api import router as ingest_router
 from kehu.interactions.api import router as interactions_router
 from kehu.privacy.api import router as privacy_router
 
@@ -58,6 +59,7 @@ api.add_router("/", interactions_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
 api.add_router("/", privacy_router)
+api.add_router("/", ingest_router)
 
 
 def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:
@@ -123,7 +125,10 @@ class RejectNulCharactersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
             query = request.META.get("QUERY_STRING", "")
-            if "%00" in query or "\x00" in query or b"\\u0000" in request.body or b"\x00" in request.body:
+            # A file upload is binary (an XLSX holds NUL bytes) and may be large: its body is not read here.
+            upload = request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data")
+            body = b"" if upload else request.body
+            if "%00" in query or "\x00" in query or b"\\u0000" in body or b"\x00" in body:
                 return JsonResponse(
                     {"errors": [{"field": None, "reason": "the request contains a NUL character"}]}, status=400
                 )

@@ -85,7 +85,8 @@ if KEHU_ENCRYPTED_FIELDS - {"contact", "address", "birthday"} - {"none"}:
     raise ConfigurationError(
         f"KEHU_ENCRYPTED_FIELDS: {', '.join(sorted(KEHU_ENCRYPTED_FIELDS))} — use contact, address, birthday or none"
     )
-KEHU_ENCRYPTED_FIELDS = (KEHU_ENCRYPTED_FIELDS - {"none"}) | {"id_number", "bank_account"}
+# Rows refused by an import are kept whole for the report, and webhook secrets are credentials: always encrypted.
+KEHU_ENCRYPTED_FIELDS = (KEHU_ENCRYPTED_FIELDS - {"none"}) | {"id_number", "bank_account", "import", "secret"}
 ALLOWED_HOSTS = env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 
 TIME_ZONE = env_str("KEHU_TIME_ZONE", "Asia/Shanghai")
@@ -118,6 +119,18 @@ KEHU_RETENTION_GRACE_DAYS = env_int("KEHU_RETENTION_GRACE_DAYS", 14, minimum=0)
 KEHU_BACKUP_ENCRYPT = env_bool("KEHU_BACKUP_ENCRYPT", True)
 # Erasures are also noted here (public ids only), outside the database: restoring an older backup erases them again.
 KEHU_ERASURE_JOURNAL = Path(env_str("KEHU_ERASURE_JOURNAL", str(VAR_DIR / "erasure-journal.jsonl")))
+
+# Background jobs (kehu.core.jobs) run in `kehu worker` through django-tasks' database backend: no extra service.
+# A running job whose worker has sent no heartbeat for this long (or, on the same machine, whose process is
+# gone) is resumed from its checkpoint by another worker.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+KEHU_JOB_STALE_SECONDS = env_int("KEHU_JOB_STALE_SECONDS", 300, minimum=5)
+# Uploaded files (imports) are kept here, encrypted, until their job's report is deleted.
+KEHU_UPLOAD_DIR = Path(env_str("KEHU_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+KEHU_UPLOAD_MAX_BYTES = env_int("KEHU_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+# Uploaded files and finished exports hold personal data: the worker deletes them this many days after their
+# job ended (the import report's refused rows stay with the job).
+KEHU_UPLOAD_KEEP_DAYS = env_int("KEHU_UPLOAD_KEEP_DAYS", 7, minimum=1)
 
 
 def _database() -> dict[str, Any]:
@@ -177,6 +190,9 @@ INSTALLED_APPS = [
     "kehu.web",
     "kehu.ops",
     "kehu.privacy",
+    "kehu.ingest",
+    "django_tasks",
+    "django_tasks_db",
 ]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     INSTALLED_APPS.append("django.contrib.postgres")

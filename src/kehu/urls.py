@@ -4,6 +4,8 @@ from django.views.generic import RedirectView
 
 from kehu.api import api
 from kehu.commerce.urls import order_urls, product_urls
+from kehu.ingest.urls import export_urls
+from kehu.ingest.views import lead_form_page
 from kehu.privacy.urls import customer_urls as privacy_customer_urls
 from kehu.privacy.urls import privacy_urls
 from kehu.web.views import home, search, sign_in, sign_out
@@ -15,6 +17,9 @@ urlpatterns = [
     path("customers/", include(privacy_customer_urls)),
     path("privacy/", include(privacy_urls)),
     path("audit/", include("kehu.audit.urls")),
+    path("imports/", include("kehu.ingest.urls")),
+    path("exports/", include(export_urls)),
+    path("f/<str:key>/", lead_form_page, name="lead_form"),
     path("orders/", include(order_urls)),
     path("products/", include(product_urls)),
     path("accounts/login/", sign_in, name="login"),

@@ -7,6 +7,7 @@ fails `test_every_operation_is_in_the_matrix` until its access rules are written
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 
@@ -24,6 +26,7 @@ from kehu.api import api
 from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.commerce.models import Order, OrderLine, OrderReturn, Product
 from kehu.commerce.services import OrderLineInput, order_create, product_create
+from kehu.core.models import Job
 from kehu.customers.models import Address, ContactPoint, Customer, CustomFieldDefinition, Tag
 from kehu.customers.services import (
     AddressInput,
@@ -31,6 +34,8 @@ from kehu.customers.services import (
     custom_field_define,
     customer_create,
 )
+from kehu.ingest.files import upload_store
+from kehu.ingest.models import Upload
 from kehu.interactions.models import Interaction
 from kehu.interactions.services import interaction_log
 from kehu.privacy.models import Consent, ErasureTombstone, RetentionFlag, RetentionRule, SubjectRequest
@@ -52,6 +57,8 @@ class Operation:
     listing: str = ""  # for list operations: the key whose ids must include the target exactly when in scope
     scoped_record: bool = field(default=False)
     fill: dict[str, str] = field(default_factory=dict)  # path parameters taken from another world attribute
+    upload: bool = False  # sent as a multipart file upload instead of JSON
+    signed: bool = False  # authenticated by a signature, not a user: every user's call without one is refused (401)
 
     @property
     def record(self) -> bool:
@@ -137,7 +144,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ((RET, CHG),), {"data_type": "untouched_leads", "months": 24, "action": "flag"}
     ),
     ("GET", "/retention/report"): Operation(((RET, V),)),
+    ("POST", "/imports/uploads"): Operation(((CUST, NEW),), upload=True),
+    ("POST", "/imports"): Operation(((CUST, NEW),), {"upload_id": "{upload_id}", "dry_run": True}),
+    ("GET", "/imports"): Operation(((CUST, NEW),)),
+    ("GET", "/imports/{job_id}"): Operation(((CUST, NEW),)),
+    ("GET", "/imports/{job_id}/issues"): Operation(((CUST, NEW),)),
+    ("GET", "/imports/{job_id}/report"): Operation(((CUST, NEW),)),
+    ("POST", "/imports/{job_id}/cancel"): Operation(((CUST, NEW),), {}),
+    ("POST", "/hooks/orders/{source}"): Operation((), {"order_id": "X1"}, signed=True),
 }
+IMPORT_FILE = "姓名,手机\n张三,13812345678\n".encode()
 
 
 def _schema_operations() -> set[tuple[str, str]]:
@@ -181,6 +197,8 @@ class World:
     token: ApiToken
     access_request: SubjectRequest
     deletion_request: SubjectRequest
+    upload: Upload
+    job: Job
 
 
 def _world(role: Role, relation: str) -> World:
@@ -212,6 +230,8 @@ def _world(role: Role, relation: str) -> World:
         access = subject_request_open(actor=root, customer=customer, kind="access", received_through="邮件")
         deletion = subject_request_open(actor=root, customer=customer, kind="deletion", received_through="邮件")
         retention_rule_set(actor=root, data_type="archived_customers", months=36, action="flag")
+        upload = upload_store(actor=actor, name="matrix.csv", source=io.BytesIO(IMPORT_FILE))
+        job = Job.objects.create(kind="import", created_by=actor, params={"upload_id": upload.pk, "headers": []})
     return World(
         actor=actor,
         customer=customer,
@@ -223,6 +243,8 @@ def _world(role: Role, relation: str) -> World:
         token=token,
         access_request=access,
         deletion_request=deletion,
+        upload=upload,
+        job=job,
     )
 
 
@@ -266,6 +288,9 @@ def _fill(text: str, world: World, overrides: dict[str, str] | None = None) -> s
         interaction_id=world.interaction.public_id,
         token_id=world.token.pk,
         line_id=world.line.pk,
+        upload_id=world.upload.public_id,
+        source="tmall",
+        job_id=world.job.public_id,
     )
 
 
@@ -300,16 +325,18 @@ def test_access(method: str, path: str, role: Role, relation: str) -> None:
         kwargs["data"] = {"q": "张三矩阵"}
     if operation.body is not None:
         kwargs = {"data": json.dumps(_body(operation.body, world)), "content_type": "application/json"}
+    if operation.upload:
+        kwargs = {"data": {"file": SimpleUploadedFile("matrix.csv", IMPORT_FILE, content_type="text/csv")}}
     before = _snapshot()
     denials = AuditRecord.objects.filter(event=AuditEvent.PERMISSION_DENIED).count()
     response = getattr(client, method.lower())(url, **kwargs)
-    expected = expected_status(operation, role, relation)
+    expected = 401 if operation.signed else expected_status(operation, role, relation)
     if expected is not None:
         assert response.status_code == expected, response.content
         assert _snapshot() == before, "a refused request changed data"
         # A refusal by role is audited; out-of-scope records answer 404 as if they did not exist.
         audited = AuditRecord.objects.filter(event=AuditEvent.PERMISSION_DENIED).count() - denials
-        assert audited == (1 if expected == 403 else 0)
+        assert audited == (1 if expected == 403 else 0)  # a missing signature is not a user's refusal
         return
     assert 200 <= response.status_code < 300, response.content
     if operation.listing:

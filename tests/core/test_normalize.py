@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django.utils import translation
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 
 from kehu.core.normalize import (
     NormalisationError,
+    normalize_amount,
+    normalize_date,
     normalize_email,
     normalize_name,
     normalize_phone,
@@ -98,3 +102,61 @@ def test_any_separator_and_prefix_gives_the_same_number(digits: str, separator: 
     except NormalisationError:
         return  # unassigned number range: rejected however it is typed
     assert normalize_phone(typed) == canonical == "+86" + digits
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2024-01-05", dt.date(2024, 1, 5)),
+        ("2024/1/5", dt.date(2024, 1, 5)),
+        ("2024.1.5", dt.date(2024, 1, 5)),
+        ("2024年1月5日", dt.date(2024, 1, 5)),
+        ("２０２４年１月５日", dt.date(2024, 1, 5)),
+        ("20240105", dt.date(2024, 1, 5)),
+        ("5 Jan 2024", dt.date(2024, 1, 5)),
+        ("January 5, 2024", dt.date(2024, 1, 5)),
+        ("05/01/2024", dt.date(2024, 1, 5)),
+        ("2024-01-05 13:45:00", dt.date(2024, 1, 5)),
+        (45296, dt.date(2024, 1, 5)),
+        ("45296", dt.date(2024, 1, 5)),
+        (dt.datetime(2024, 1, 5, 9, 0), dt.date(2024, 1, 5)),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_dates_as_people_type_them(typed: object, expected: dt.date | None) -> None:
+    assert normalize_date(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"), [("2023-02-30", "not a real date"), ("someday", "recognises"), (123, "out of range")]
+)
+def test_dates_that_are_not(typed: object, reason: str) -> None:
+    with pytest.raises(NormalisationError, match=reason):
+        normalize_date(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("¥1,234.50", Decimal("1234.50")),
+        ("￥1,234.50", Decimal("1234.50")),
+        ("1234元", Decimal("1234")),
+        ("RMB 88", Decimal("88")),
+        ("CNY 88.8", Decimal("88.8")),
+        ("$12", Decimal("12")),
+        ("(12.00)", Decimal("-12.00")),
+        ("-5", Decimal("-5")),
+        ("1.2万", Decimal("12000.0")),
+        (599, Decimal("599")),
+        ("", None),
+    ],
+)
+def test_amounts_as_people_type_them(typed: object, expected: Decimal | None) -> None:
+    assert normalize_amount(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["1 234,5", "12,34", "abc", "1.2.3"])
+def test_amounts_that_are_ambiguous_or_not_amounts(typed: str) -> None:
+    with pytest.raises(NormalisationError, match="not an amount"):
+        normalize_amount(typed)

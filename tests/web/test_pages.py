@@ -56,6 +56,8 @@ OPEN_PAGES = {
     "subject_request_list": "/privacy/requests/",
     "retention": "/privacy/retention/",
     "audit_list": "/audit/",
+    "import_list": "/imports/",
+    "data_quality": "/customers/quality/",
 }
 OTHER = {
     "logout",
@@ -79,7 +81,16 @@ OTHER = {
     "subject_request_export",
     "subject_request_erase",
     "audit_export",
-}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, test_privacy_pages)
+    "import_map",
+    "import_detail",
+    "import_cancel",
+    "import_run_for_real",
+    "import_report",
+    "export_create",
+    "export_detail",
+    "export_download",
+    "lead_form",
+}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, privacy, import, export, lead forms)
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
@@ -150,6 +161,8 @@ NEEDS = {
     "subject_request_list": (ObjectType.SUBJECT_REQUEST, Action.VIEW),
     "retention": (ObjectType.RETENTION, Action.VIEW),
     "audit_list": (ObjectType.AUDIT, Action.VIEW),
+    "import_list": (ObjectType.CUSTOMER, Action.CREATE),
+    "data_quality": (ObjectType.CUSTOMER, Action.VIEW),
 }
 
 

@@ -56,6 +56,7 @@ class AuditEvent(models.TextChoices):
     RETENTION_RULE_SET = "retention.rule_set", _("Retention rule set")
     RETENTION_APPLIED = "retention.applied", _("Retention rule applied")
     KEYS_ROTATED = "keys.rotated", _("Encryption keys rotated")
+    CUSTOMERS_EXPORTED = "customers.exported", _("Customer list exported")
 
 
 class AuditRecord(models.Model):

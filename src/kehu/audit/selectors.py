@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent, AuditRecord
-from kehu.core.exports import spreadsheet_safe
+from kehu.core.exports import attachment, csv_bytes
 from kehu.customers.models import Customer
 
 
@@ -104,15 +103,12 @@ EXPORT_COLUMNS = (
 
 def audit_csv_response(records: list[AuditRecord]) -> HttpResponse:
     """The records as a CSV download (UTF-8 with BOM, so Excel shows Chinese; formulas neutralised)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in audit_rows(records):
-        row["fields"] = " ".join(row["fields"])
-        writer.writerow([spreadsheet_safe(row[column]) for column in EXPORT_COLUMNS])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+
+    def lines() -> Iterator[list[object]]:
+        yield list(EXPORT_COLUMNS)
+        for row in audit_rows(records):
+            row["fields"] = " ".join(row["fields"])
+            yield [row[column] for column in EXPORT_COLUMNS]
+
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="kehu-audit-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment(csv_bytes(lines()), file_format="csv", name=f"kehu-audit-{stamp}")

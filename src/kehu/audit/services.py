@@ -17,6 +17,7 @@ from django.utils import timezone
 from kehu.accounts.models import User
 from kehu.audit.context import current_context
 from kehu.audit.models import AuditChainHead, AuditEvent, AuditRecord
+from kehu.core.bulkwrite import writer_for
 
 GENESIS_HASH = "0" * 64
 
@@ -95,7 +96,7 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
         record.record_hash = compute_hash(record)
         previous_hash = record.record_hash
         records.append(record)
-    AuditRecord.objects.bulk_create(records, batch_size=2000)
+    writer_for(AuditRecord).insert_returning_ids(records)
     head.last_sequence, head.last_hash = sequence, previous_hash
     head.save(update_fields=["last_sequence", "last_hash"])
     transaction.on_commit(lambda: head_file_write(sequence=sequence, record_hash=previous_hash))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kehu.core.models import PublicIdModel, TimeStampedModel
@@ -73,6 +74,12 @@ class Order(PublicIdModel):
 
     class Meta:
         indexes = [models.Index(fields=["customer", "-placed_at"], name="order_customer_placed")]
+        constraints = [
+            # An order synced from a platform (webhook) is recorded once, however often it is sent.
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"], condition=~Q(external_id=""), name="order_unique_external_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number

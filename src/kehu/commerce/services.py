@@ -140,8 +140,12 @@ def order_create(
     discount: Decimal = Decimal("0"),
     currency: str = "",
     number: str = "",
+    source_system: str = "",
+    external_id: str = "",
 ) -> Order:
-    """Record an order for a customer the actor may change; totals are computed from the lines."""
+    """Record an order for a customer the actor may change; totals are computed from the lines.
+
+    `source_system` and `external_id` say where an order synced from a platform came from; the pair is unique."""
     require(actor, ObjectType.ORDER, Action.CREATE)
     errors: list[FieldError] = []
     if not lines:
@@ -155,6 +159,12 @@ def order_create(
     placed_at = placed_at or timezone.now()
     if placed_at > timezone.now() + dt.timedelta(days=1):
         errors.append(FieldError("placed_at", gettext("is in the future")))
+    if external_id and Order.objects.filter(source_system=source_system, external_id=external_id).exists():
+        errors.append(
+            FieldError(
+                "external_id", gettext("this order from %(source)s is already recorded") % {"source": source_system}
+            )
+        )
     if number and Order.objects.filter(number=number).exists():
         errors.append(FieldError("number", gettext("the order number %(number)s is already used") % {"number": number}))
     currency = _check_currency("currency", currency or default_currency())
@@ -206,6 +216,8 @@ def order_create(
         payment_status=payment_status,
         payment_due=payment_due,
         created_by=actor,
+        source_system=source_system.strip(),
+        external_id=external_id.strip(),
     )
     errors = length_errors(order)
     if errors:

@@ -106,8 +106,14 @@ def encrypt(keyring: Keyring, plaintext: str, *, context: str) -> str:
     """Encrypt under the current key; `context` (table.column) is authenticated but not stored."""
     key_id, key = keyring.keys[0]
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+    sealed = _aead(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
     return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii').rstrip('=')}"
+
+
+@lru_cache(maxsize=16)
+def _aead(key: bytes) -> AESGCM:
+    """One cipher object per key: building it expands the key schedule."""
+    return AESGCM(key)
 
 
 def decrypt(keyring: Keyring, stored: str, *, context: str) -> str:
@@ -116,7 +122,7 @@ def decrypt(keyring: Keyring, stored: str, *, context: str) -> str:
     key = keyring.key(key_id)
     try:
         blob = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode("utf-8")).decode("utf-8")
+        return _aead(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode("utf-8")).decode("utf-8")
     except (InvalidTag, binascii.Error, ValueError):
         raise DecryptionError(f"a value in {context} does not decrypt with key {key_id}: altered or moved") from None
 
@@ -128,7 +134,14 @@ def blind_index(keyring: Keyring, domain: str, value: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _blind(index_key: bytes, domain: str, value: str) -> str:
-    return hmac.new(index_key, f"{domain}\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    keyed = _keyed_hmac(index_key).copy()  # the key's inner and outer pads are computed once per key
+    keyed.update(f"{domain}\x00{value}".encode())
+    return keyed.hexdigest()[:32]
+
+
+@lru_cache(maxsize=8)
+def _keyed_hmac(index_key: bytes) -> hmac.HMAC:
+    return hmac.new(index_key, digestmod=hashlib.sha256)
 
 
 # ---- files (backups) ---------------------------------------------------------------------------------------------

@@ -19,9 +19,17 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from kehu.core.crypto import Keyring, blind_index, decrypt, encrypt, is_encrypted
 
+_keyring: tuple[object, object, Keyring] | None = None
+
 
 def keyring() -> Keyring:
-    return Keyring(keys=settings.KEHU_ENCRYPTION_KEYS, index_key=settings.KEHU_BLIND_INDEX_KEY)
+    """The configured keys; built again only when the settings change (tests override them)."""
+    global _keyring
+    keys, index_key = settings.KEHU_ENCRYPTION_KEYS, settings.KEHU_BLIND_INDEX_KEY
+    cached = _keyring
+    if cached is None or cached[0] is not keys or cached[1] is not index_key:
+        cached = _keyring = (keys, index_key, Keyring(keys=keys, index_key=index_key))
+    return cached[2]
 
 
 def group_encrypted(group: str) -> bool:

@@ -68,9 +68,20 @@ def filter_value(definition: CustomFieldDefinition, raw: str) -> Any:
     return raw
 
 
-def attributes_clean(values: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge `values` into `existing` custom field values; null removes a value. Every error names its field."""
-    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(active=True)}
+def active_definitions() -> dict[str, CustomFieldDefinition]:
+    return {d.key: d for d in CustomFieldDefinition.objects.filter(active=True)}
+
+
+def attributes_clean(
+    values: Mapping[str, Any],
+    *,
+    existing: Mapping[str, Any] | None = None,
+    definitions: Mapping[str, CustomFieldDefinition] | None = None,
+) -> dict[str, Any]:
+    """Merge `values` into `existing` custom field values; null removes a value. Every error names its field.
+
+    `definitions` (from `active_definitions`) spares the query when many customers are cleaned at once."""
+    definitions = active_definitions() if definitions is None else definitions
     merged = dict(existing or {})
     errors: list[FieldError] = []
     for key, value in values.items():

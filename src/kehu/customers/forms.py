@@ -4,12 +4,15 @@ put next to the field they name, so that a page and the API refuse the same inpu
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import Team, User
+from kehu.accounts.roles import Scope, role_scope
 from kehu.customers.custom_fields import filter_value
 from kehu.customers.models import (
     ContactKind,
@@ -22,6 +25,8 @@ from kehu.customers.models import (
     LifecycleStage,
     SourceChannel,
 )
+from kehu.customers.quality import quality_choices
+from kehu.customers.selectors import CustomerFilters
 from kehu.interactions.models import Direction, InteractionKind
 from kehu.web.pages import day_start
 
@@ -81,6 +86,8 @@ class CustomerFilterForm(forms.Form):
     created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput({"type": "date"}))
     created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput({"type": "date"}))
     archived = forms.BooleanField(label=_("Archived only"), required=False)
+    quality = forms.ChoiceField(label=_("Data quality"), required=False)
+    months = forms.IntegerField(label=_("Not touched for (months)"), required=False, min_value=1, max_value=120)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per = forms.TypedChoiceField(
         label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=None, initial=50
@@ -98,6 +105,9 @@ class CustomerFilterForm(forms.Form):
         team_field = self.fields["team"]
         assert isinstance(team_field, forms.ChoiceField)
         team_field.choices = _blank((str(team.pk), team.name) for team in teams)
+        quality_field = self.fields["quality"]
+        assert isinstance(quality_field, forms.ChoiceField)
+        quality_field.choices = _blank(quality_choices())
         self.custom_fields = list(CustomFieldDefinition.objects.filter(active=True).order_by("label"))
         for definition in self.custom_fields:
             name = f"attr_{definition.key}"
@@ -126,7 +136,8 @@ class CustomerFilterForm(forms.Form):
         return day_start(self.cleaned_data.get(name), next_day=next_day)
 
     def advanced_used(self) -> bool:
-        names = ("team", "province", "region", "industry", "source", "type", "kind", "created_from", "created_to")
+        names = ("team", "province", "region", "industry", "source", "type", "kind", "created_from", "created_to",
+                 "quality", "months")  # fmt: skip
         extra = [name for name in self.fields if name.startswith("attr_")]
         return any(self.data.get(name) for name in (*names, *extra)) or bool(self.data.get("archived"))
 
@@ -252,3 +263,45 @@ class BulkForm(forms.Form):
 class SavedViewForm(forms.Form):
     name = forms.CharField(label=_("Name of this view"), max_length=60)
     query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+
+def owners_and_teams(user: User) -> tuple[list[User], list[Team]]:
+    """The owners and teams the user may filter the list by: their own scope's."""
+    scope = role_scope(user.role)
+    active = User.objects.filter(is_active=True).select_related("team").order_by("username")
+    if scope == Scope.OWN:
+        return [user], [user.team] if user.team else []
+    if scope == Scope.TEAM:
+        return list(active.filter(team=user.team)) if user.team else [user], [user.team] if user.team else []
+    return list(active), list(Team.objects.order_by("name"))
+
+
+def list_filters(user: User, data: QueryDict) -> tuple[CustomerFilterForm, CustomerFilters | None]:
+    """The list's filter form bound to a query string, and the filters it selects (None when it is invalid).
+
+    The list page and the export of what it shows read the same query string the same way."""
+    owners, teams = owners_and_teams(user)
+    form = CustomerFilterForm(data or None, owners=owners, teams=teams)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    cleaned = form.cleaned_data if form.is_bound else {}
+    filters = CustomerFilters(
+        query=cleaned.get("q", ""),
+        kind=cleaned.get("kind", ""),
+        lifecycle_stage=cleaned.get("stage", ""),
+        owner=uuid.UUID(cleaned["owner"]) if cleaned.get("owner") else None,
+        team=int(cleaned["team"]) if cleaned.get("team") else None,
+        tag=cleaned.get("tag", "").strip(),
+        source_channel=cleaned.get("source", ""),
+        industry=cleaned.get("industry", ""),
+        region=cleaned.get("region", "").strip(),
+        customer_type=cleaned.get("type", ""),
+        province=cleaned.get("province", ""),
+        created_after=form.day_start("created_from") if form.is_bound else None,
+        created_before=form.day_start("created_to", next_day=True) if form.is_bound else None,
+        archived=bool(cleaned.get("archived")),
+        attributes=form.attributes() if form.is_bound else {},
+        quality=cleaned.get("quality", ""),
+        quality_months=cleaned.get("months") or 12,
+    )
+    return form, filters

@@ -16,18 +16,18 @@ from django.db.models import BooleanField, F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from kehu.core.search import QueryTerm, build_document, fts5_expression, parse_query, tsquery_expression
-from kehu.customers.models import ContactKind, Customer
+from kehu.customers.models import ContactKind, ContactPoint, Customer
 
 FTS_TABLE = "customers_search"
 POSTGRES_MATCH = "customers_customer.search_vector @@ %s::tsquery"
 
 
-def document_for(customer: Customer) -> str:
-    """The search document of a customer, from its names, company and prefetched contact points."""
+def document_for(customer: Customer, points: Iterable[ContactPoint] | None = None) -> str:
+    """The search document of a customer, from its names, company and contact points (prefetched, or given)."""
     phones: list[str] = []
     emails: list[str] = []
     handles: list[str] = []
-    for point in customer.contact_points.all():
+    for point in customer.contact_points.all() if points is None else points:
         if point.kind in (ContactKind.MOBILE, ContactKind.PHONE):
             phones.append(point.value)
         elif point.kind == ContactKind.EMAIL:
@@ -51,7 +51,7 @@ def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool) -
     return " ".join(tokens)
 
 
-def _scope_of(customer: Customer) -> str:
+def scope_of(customer: Customer) -> str:
     return scope_tokens(owner_id=customer.owner_id, team_id=customer.team_id, archived=customer.archived_at is not None)
 
 
@@ -72,7 +72,7 @@ def index_refresh(customers: Iterable[Customer]) -> None:
         if document != customer.search_document:
             customer.search_document = document
             customer.save(update_fields=["search_document"])
-        rows.append((customer.pk, document, _scope_of(customer)))
+        rows.append((customer.pk, document, scope_of(customer)))
     index_write(rows)
 
 

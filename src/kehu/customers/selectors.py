@@ -155,6 +155,8 @@ class CustomerFilters:
     created_before: dt.datetime | None = None
     archived: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
+    quality: str = ""  # a measure of kehu.customers.quality (missing_phone, no_contact, stale…)
+    quality_months: int = 12  # for `stale`
 
 
 RARE_TAG = 2000
@@ -180,6 +182,14 @@ def customer_list(
 ) -> Page[CustomerSummary]:
     if sort not in SORTS:
         raise ServiceValidationError.single("sort", one_of(SORTS))
+    queryset = customers_filtered(user, filters)
+    page = paginate(queryset.only("id", sort.lstrip("-")), sort=sort, cursor=cursor, limit=limit)
+    summaries = customer_summaries([customer.pk for customer in page.items])
+    return Page[CustomerSummary](items=summaries, next_cursor=page.next_cursor)
+
+
+def customers_filtered(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
+    """The user's customers that the list's filters and search select (the list pages them, exports walk them)."""
     queryset = customers_for_user(user)
     queryset = queryset.filter(archived_at__isnull=not filters.archived)
     exact = {
@@ -206,11 +216,13 @@ def customer_list(
         queryset = queryset.filter(created_at__lt=filters.created_before)
     for key, value in filters.attributes.items():
         queryset = queryset.filter(**{f"attributes__{key}": value})
+    if filters.quality:
+        from kehu.customers.quality import quality_filter
+
+        queryset = queryset.filter(quality_filter(filters.quality, filters.quality_months))
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
-    page = paginate(queryset.only("id", sort.lstrip("-")), sort=sort, cursor=cursor, limit=limit)
-    summaries = customer_summaries([customer.pk for customer in page.items])
-    return Page[CustomerSummary](items=summaries, next_cursor=page.next_cursor)
+    return queryset
 
 
 def customer_search(user: User, query: str, *, limit: int = 20) -> list[CustomerSummary]:

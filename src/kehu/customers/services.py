@@ -17,12 +17,13 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_scope
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record, audit_record_many
-from kehu.core.address import parse_address
+from kehu.core.address import ParsedAddress, parse_address
 from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError, length_errors, one_of
 from kehu.core.fields import index_of
 from kehu.core.normalize import (
     NormalisationError,
+    cn_mobile_e164,
     normalize_bank_account,
     normalize_email,
     normalize_id_number,
@@ -98,12 +99,15 @@ class AddressInput:
     street: str = ""
     postal_code: str = ""
     is_primary: bool = False
+    parsed: ParsedAddress | None = None  # `raw` already parsed (imports parse a whole batch at once)
 
 
 def contact_value_normalize(kind: str, raw: str) -> str:
     """The canonical value of a contact point, or NormalisationError saying why there is none."""
     if kind == ContactKind.MOBILE:
         e164 = normalize_phone(raw)
+        if e164.startswith("+861") and cn_mobile_e164(e164):
+            return e164  # libphonenumber's mobile pattern matched: a mobile
         number_type = phonenumbers.number_type(phonenumbers.parse(e164))
         if number_type not in (
             phonenumbers.PhoneNumberType.MOBILE,
@@ -219,10 +223,16 @@ _CODED_FIELDS = {
 }
 
 
-def _validate_customer(customer: Customer) -> None:
+_CODED_VALUES = {name: frozenset((*choices.values, "")) for name, choices in _CODED_FIELDS.items()}
+_CONTACT_KINDS = frozenset(ContactKind.values)
+
+
+def _validate_customer(customer: Customer, *, clashes: bool = True) -> None:
+    """Refuse what a customer may not hold; `clashes` also looks for another customer with its ID number or
+    external id (an import checks a whole batch at once instead)."""
     errors = length_errors(customer)
     for name, choices in _CODED_FIELDS.items():
-        if getattr(customer, name) not in (*choices.values, ""):
+        if getattr(customer, name) not in _CODED_VALUES[name]:
             allowed = ", ".join(value for value in choices.values if value)
             errors.append(
                 FieldError(
@@ -252,13 +262,13 @@ def _validate_customer(customer: Customer) -> None:
                 FieldError("parent", gettext("the parent belongs to this customer already; that would be a loop"))
             )
     customer.id_number_index = id_number_index(customer.id_number)
-    if customer.id_number:
+    if customer.id_number and clashes:
         same_person = Customer.objects.filter(id_number_index=customer.id_number_index)
         if customer.pk:
             same_person = same_person.exclude(pk=customer.pk)
         if same_person.exists():
             errors.append(FieldError("id_number", gettext("another customer has this ID number: the same person?")))
-    if customer.external_id:
+    if customer.external_id and clashes:
         clash = Customer.objects.filter(source_system=customer.source_system, external_id=customer.external_id)
         if customer.pk:
             clash = clash.exclude(pk=customer.pk)
@@ -296,7 +306,7 @@ def _check_owner(actor: User, owner: User | None) -> None:
 
 def _contact_point_build(customer: Customer, index: int | None, item: ContactPointInput) -> ContactPoint:
     prefix = "" if index is None else f"contact_points.{index}."
-    if item.kind not in ContactKind.values:
+    if item.kind not in _CONTACT_KINDS:
         raise ServiceValidationError.single(f"{prefix}kind", one_of(ContactKind.values))
     try:
         value = contact_value_normalize(item.kind, item.value)
@@ -330,7 +340,7 @@ def _address_build(customer: Customer, index: int | None, item: AddressInput) ->
         "postal_code": item.postal_code.strip(),
     }
     if item.raw.strip():
-        parsed = parse_address(item.raw)
+        parsed = item.parsed or parse_address(item.raw)
         for name, value in parsed.__dict__.items():
             if not parts.get(name) or (name == "country" and parts[name] == "CN"):
                 parts[name] = value or parts[name]
@@ -398,7 +408,6 @@ def customer_create(
     owner = owner or actor
     customer = Customer(owner=owner, team_id=owner.team_id, parent=parent, **_clean_scalars(values))
     # Collect every problem before refusing, so the user fixes the form in one go.
-    errors: list[FieldError] = []
     points: list[ContactPoint] = []
     places: list[Address] = []
     steps: list[Callable[[], object]] = [
@@ -411,11 +420,7 @@ def customer_create(
         lambda: _reject_repeated_points(points),
         *[lambda i=i, item=item: places.append(_address_build(customer, i, item)) for i, item in enumerate(addresses)],
     ]
-    for step in steps:
-        try:
-            step()
-        except ServiceValidationError as error:
-            errors.extend(error.errors)
+    errors = collect_errors(steps)
     if errors:
         raise ServiceValidationError(errors)
     if erased_policy != "allow":
@@ -437,6 +442,17 @@ def customer_create(
         extra={"contact_points": len(points), "addresses": len(places), "tags": len(tags)},
     )
     return customer
+
+
+def collect_errors(steps: Iterable[Callable[[], object]]) -> list[FieldError]:
+    """Run every step and gather the field errors they raise, so that one answer names every problem."""
+    errors: list[FieldError] = []
+    for step in steps:
+        try:
+            step()
+        except ServiceValidationError as error:
+            errors.extend(error.errors)
+    return errors
 
 
 def _reject_repeated_points(points: Sequence[ContactPoint]) -> None:

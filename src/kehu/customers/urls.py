@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.customer_list, name="customer_list"),
     path("new/", views.customer_create_view, name="customer_create"),
     path("bulk/", views.customer_bulk, name="customer_bulk"),
+    path("quality/", views.data_quality, name="data_quality"),
     path("views/", views.saved_view_save, name="saved_view_save"),
     path("views/<int:view_id>/delete/", views.saved_view_delete, name="saved_view_delete"),
     path("<uuid:customer_id>/", views.customer_detail, name="customer_detail"),

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.accounts.access import allows
-from kehu.accounts.models import Team, User
-from kehu.accounts.roles import Action, ObjectType, Scope, role_scope
+from kehu.accounts.models import User
+from kehu.accounts.roles import Action, ObjectType
 from kehu.commerce.models import Order
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.customers import selectors, services
@@ -31,12 +31,14 @@ from kehu.customers.forms import (
     BulkForm,
     ContactPointEditForm,
     ContactPointForm,
-    CustomerFilterForm,
     CustomerForm,
     InteractionForm,
     SavedViewForm,
+    list_filters,
+    owners_and_teams,
 )
 from kehu.customers.models import Customer, CustomFieldDefinition, LifecycleStage, SavedView, SourceChannel
+from kehu.customers.quality import customer_quality, quality_overview
 from kehu.customers.rendering import (
     address_out,
     contact_point_out,
@@ -54,16 +56,6 @@ TIMELINE_LIMIT = 50
 ORDERS_SHOWN = 20
 
 
-def _owners_and_teams(user: User) -> tuple[list[User], list[Team]]:
-    scope = role_scope(user.role)
-    active = User.objects.filter(is_active=True).select_related("team").order_by("username")
-    if scope == Scope.OWN:
-        return [user], [user.team] if user.team else []
-    if scope == Scope.TEAM:
-        return list(active.filter(team=user.team)) if user.team else [user], [user.team] if user.team else []
-    return list(active), list(Team.objects.order_by("name"))
-
-
 # ---- the list --------------------------------------------------------------------------------------------
 
 
@@ -72,29 +64,12 @@ def _owners_and_teams(user: User) -> tuple[list[User], list[Team]]:
 @require_http_methods(["GET"])
 def customer_list(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
-    owners, teams = _owners_and_teams(user)
-    form = CustomerFilterForm(request.GET or None, owners=owners, teams=teams)
+    owners, _teams = owners_and_teams(user)
+    form, filters = list_filters(user, request.GET)
     items: list[dict[str, Any]] = []
     next_cursor = None
-    if not form.is_bound or form.is_valid():
+    if filters is not None:
         data = form.cleaned_data if form.is_bound else {}
-        filters = selectors.CustomerFilters(
-            query=data.get("q", ""),
-            kind=data.get("kind", ""),
-            lifecycle_stage=data.get("stage", ""),
-            owner=uuid.UUID(data["owner"]) if data.get("owner") else None,
-            team=int(data["team"]) if data.get("team") else None,
-            tag=data.get("tag", "").strip(),
-            source_channel=data.get("source", ""),
-            industry=data.get("industry", ""),
-            region=data.get("region", "").strip(),
-            customer_type=data.get("type", ""),
-            province=data.get("province", ""),
-            created_after=form.day_start("created_from") if form.is_bound else None,
-            created_before=form.day_start("created_to", next_day=True) if form.is_bound else None,
-            archived=bool(data.get("archived")),
-            attributes=form.attributes() if form.is_bound else {},
-        )
         try:
             page = selectors.customer_list(
                 user,
@@ -261,10 +236,12 @@ def _detail_context(request: HttpRequest, user: User, customer: Customer, log_fo
     if allows(user, ObjectType.ORDER, Action.VIEW):
         recent = Order.objects.filter(customer=customer).prefetch_related("lines__product").order_by("-placed_at")
         orders = list(recent[:ORDERS_SHOWN])
+    summary = _summary(customer)
     return {
         "customer": customer,
         "view": customer_out(customer, may_see_names(user)),
-        "summary": _summary(customer),
+        "summary": summary,
+        "quality": customer_quality(customer, activity=[summary["last"], summary["last_contact"]]),
         "custom_values": _custom_values(customer),
         "orders": orders,
         "orders_more": len(orders) == ORDERS_SHOWN,
@@ -506,3 +483,28 @@ def customer_archive_view(request: HttpRequest, customer_id: str) -> HttpRespons
         services.customer_restore(actor=user, customer=customer)
         messages.success(request, _("Restored."))
     return redirect(f"/customers/{customer.public_id}/")
+
+
+# ---- data quality --------------------------------------------------------------------------------------------
+
+
+@login_required
+@not_found_for_refusals
+@require_http_methods(["GET"])
+def data_quality(request: HttpRequest) -> HttpResponse:
+    """Fill rates, invalid values, customers without a way to contact them and untouched ones, over the
+    user's live customers; every count links to the list of those customers."""
+    user = page_user(request)
+    try:
+        months = min(120, max(1, int(request.GET.get("months", "12"))))
+    except ValueError:
+        months = 12
+    overview = quality_overview(selectors.customers_for_user(user).filter(archived_at__isnull=True), months=months)
+    total = overview.total or 1
+    context = {
+        "overview": overview,
+        "fields": [(m, filled, round(100 * filled / total), overview.total - filled) for m, filled in overview.fields],
+        "checks": overview.checks,
+        "months": months,
+    }
+    return render(request, "customers/quality.html", context)

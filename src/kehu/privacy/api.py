@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from kehu.accounts.access import require
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.api_support import ErrorOut, UtcDatetime, request_user
+from kehu.core.exports import attachment
 from kehu.customers import selectors as customer_selectors
 from kehu.privacy import selectors, services
 from kehu.privacy.models import Consent, SubjectRequest
@@ -189,10 +190,7 @@ def subject_requests_export(request: HttpRequest, request_id: str) -> HttpRespon
     user = request_user(request)
     item = selectors.subject_request_get_for_user(user, request_id)
     archive = services.subject_export(actor=user, request=item)
-    response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="subject-{item.public_id}.zip"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment(archive, file_format="zip", name=f"subject-{item.public_id}")
 
 
 @router.post("/subject-requests/{request_id}/erase", response={200: SubjectRequestOut, **ERRORS})

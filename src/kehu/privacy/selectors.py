@@ -29,6 +29,13 @@ def erased_match(indexes: Sequence[str]) -> dt.datetime | None:
     )
 
 
+def erased_indexes(indexes: Sequence[str]) -> set[str]:
+    """Which of these blind indexes belong to a person who was erased (one query for a whole import batch)."""
+    if not indexes:
+        return set()
+    return set(ErasureTombstone.objects.filter(value_index__in=list(indexes)).values_list("value_index", flat=True))
+
+
 def consent_history(customer: Customer) -> QuerySet[Consent]:
     return Consent.objects.filter(customer=customer).select_related("recorded_by").order_by("-given_at", "-id")
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kehu.accounts.access import allows, require
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.errors import ServiceValidationError
+from kehu.core.exports import attachment
 from kehu.customers.rendering import masked_name, may_see_names
 from kehu.customers.selectors import customer_get_for_user
 from kehu.privacy import selectors, services
@@ -214,9 +215,7 @@ def subject_request_export_view(request: HttpRequest, request_id: str) -> HttpRe
     except ServiceValidationError as error:
         messages.error(request, error.reasons)
         return redirect("subject_request_detail", request_id=item.public_id)
-    response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="subject-{item.public_id}.zip"'
-    return response
+    return attachment(archive, file_format="zip", name=f"subject-{item.public_id}")
 
 
 @login_required

@@ -20,6 +20,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "customers": allows(user, ObjectType.CUSTOMER, Action.VIEW),
             "orders": allows(user, ObjectType.ORDER, Action.VIEW),
             "products": allows(user, ObjectType.PRODUCT, Action.VIEW),
+            "imports": allows(user, ObjectType.CUSTOMER, Action.CREATE),
             "privacy": allows(user, ObjectType.SUBJECT_REQUEST, Action.VIEW),
             "retention": allows(user, ObjectType.RETENTION, Action.VIEW),
             "audit": allows(user, ObjectType.AUDIT, Action.VIEW),
