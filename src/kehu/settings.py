@@ -191,6 +191,7 @@ INSTALLED_APPS = [
     "kehu.ops",
     "kehu.privacy",
     "kehu.ingest",
+    "kehu.dedup",
     "django_tasks",
     "django_tasks_db",
 ]

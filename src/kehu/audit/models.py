@@ -57,6 +57,7 @@ class AuditEvent(models.TextChoices):
     RETENTION_APPLIED = "retention.applied", _("Retention rule applied")
     KEYS_ROTATED = "keys.rotated", _("Encryption keys rotated")
     CUSTOMERS_EXPORTED = "customers.exported", _("Customer list exported")
+    DUPLICATES_SEARCHED = "customers.duplicates_searched", _("Duplicate customers searched for")
 
 
 class AuditRecord(models.Model):

@@ -29,6 +29,7 @@ from kehu.core.models import Job, JobState
 RUNNERS: dict[str, str] = {
     "import": "kehu.ingest.runner.run_import",
     "export": "kehu.ingest.exports.run_export",
+    "dedup": "kehu.dedup.services.run_dedup",
 }
 
 

@@ -1,0 +1,63 @@
+"""The forms linkage compares: a Chinese name reads the same however written; a company without its legal form."""
+
+from __future__ import annotations
+
+import pytest
+
+from kehu.dedup.linkage import company_core, linkage_record, name_forms, pinyin_syllables
+
+
+@pytest.mark.parametrize("written", ["张伟", "張偉", "张玮", "张 伟", "Zhang Wei", "ZHANG WEI", "zhangwei"])
+def test_one_name_written_seven_ways_reads_the_same(written: str) -> None:
+    forms = name_forms(written)
+    assert forms is not None
+    assert forms.pinyin == "zhangwei"
+    assert forms.sorted == "weizhang"
+    assert forms.initials == "zw"
+
+
+def test_traditional_characters_compare_as_simplified_and_a_homophone_does_not() -> None:
+    assert name_forms("張偉").chars == name_forms("张伟").chars == "张伟"  # type: ignore[union-attr]
+    assert name_forms("张玮").chars != "张伟"  # type: ignore[union-attr]
+
+
+def test_family_and_given_names_are_split_and_swaps_show() -> None:
+    chinese, swapped = name_forms("欧阳娜娜"), name_forms("Nana Ouyang")
+    assert (chinese.family, chinese.given) == ("ouyang", "nana")  # type: ignore[union-attr]
+    assert (swapped.family, swapped.given) == ("nana", "ouyang")  # type: ignore[union-attr]
+    assert chinese.sorted == swapped.sorted  # type: ignore[union-attr]
+    assert name_forms("", family="Green", given="Mitchell").family == "green"  # type: ignore[union-attr]
+
+
+def test_latin_letters_split_into_pinyin_syllables() -> None:
+    assert pinyin_syllables("xiaoming") == ("xiao", "ming")
+    assert pinyin_syllables("zhangxiaoming") == ("zhang", "xiao", "ming")
+    assert pinyin_syllables("mitchell") == ("mitchell",)  # not pinyin: kept whole
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["深圳市腾讯计算机系统有限公司", "腾讯计算机系统有限公司", "腾讯计算机系统股份有限公司", "騰訊計算機系統有限公司"],
+)
+def test_company_legal_forms_and_regions_are_stripped(name: str) -> None:
+    assert company_core(name) == "腾讯计算机系统"
+
+
+def test_latin_company_suffixes_are_stripped() -> None:
+    assert company_core("Acme Trading Co., Ltd.") == company_core("ACME Co Ltd") == "acme"
+
+
+def test_a_record_holds_normalised_values_and_nothing_for_what_is_missing() -> None:
+    record = linkage_record(
+        7,
+        name="张三",
+        phones=["+8613812345678", "+8613812345678"],
+        emails=["Zhang.San@Example.com"],
+        street="科技园路 1 号",
+    )
+    assert record.phones == ["8613812345678"]
+    assert (record.email, record.email_user) == ("zhang.san@example.com", "zhang.san")
+    assert record.street == "科技园路1号"
+    assert record.company is None
+    assert record.birthday is None
+    assert linkage_record(8).name_pinyin is None
