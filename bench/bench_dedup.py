@@ -28,6 +28,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -139,29 +140,26 @@ def score(found: set[tuple[int, int]], truth: dict[int, str]) -> dict[str, float
     }
 
 
+def _pairs_of_links(links: dict[int, int]) -> set[tuple[int, int]]:
+    """Every two records of each group, from record → group (`kehu.dedup.linkage.connected`)."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for record, group in links.items():
+        groups[group].append(record)
+    return _pairs_of_groups(groups)
+
+
 def exact_keys(records: list[dict[str, Any]]) -> tuple[set[tuple[int, int]], int]:
     """Union of records sharing a phone, email or ID number."""
-    parent = {r["unique_id"]: r["unique_id"] for r in records}
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    from kehu.dedup.linkage import connected
 
     first: dict[str, int] = {}
+    edges = []
     for r in records:
         keys = [f"p:{p}" for p in r["phones"]] + [f"e:{e}" for e in r["emails"]]
         keys += [f"i:{r['id_key']}"] if r["id_key"] else []
         for key in keys:
-            if key in first:
-                parent[root(r["unique_id"])] = root(first[key])
-            else:
-                first[key] = r["unique_id"]
-    groups: dict[int, list[int]] = defaultdict(list)
-    for r in records:
-        groups[root(r["unique_id"])].append(r["unique_id"])
-    return _pairs_of_groups(groups), 0
+            edges.append((r["unique_id"], first.setdefault(key, r["unique_id"])))
+    return _pairs_of_links(connected(edges)), 0
 
 
 def splink_defaults(records: list[dict[str, Any]]) -> tuple[set[tuple[int, int]], int]:
@@ -223,26 +221,25 @@ def splink_defaults(records: list[dict[str, Any]]) -> tuple[set[tuple[int, int]]
     return _pairs_of_groups(groups), scored
 
 
-def kehu_model(records: list[dict[str, Any]]) -> tuple[set[tuple[int, int]], int]:
-    from kehu.dedup.linkage import link, linkage_record, records_table
+def kehu_model(
+    records: list[dict[str, Any]], threshold: float = 0.9, save_model: bool = False
+) -> tuple[set[tuple[int, int]], int]:
+    """`kehu dedup run`'s linkage and grouping: pairs at or above `threshold`, connected."""
+    from kehu.dedup.linkage import DEFAULT_MODEL, connected, link, linkage_record, records_table
 
     table = records_table([linkage_record(r.pop("unique_id"), **r) for r in (dict(x) for x in records)])
-    result = link(table, cluster_threshold=THRESHOLD)
-    if SAVE_MODEL:
-        from kehu.dedup.linkage import DEFAULT_MODEL
-
+    result = link(table)
+    if save_model:
         DEFAULT_MODEL.write_text(json.dumps(result.model, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"model saved to {DEFAULT_MODEL}")
-    groups: dict[int, list[int]] = defaultdict(list)
-    for cluster_id, unique_id in zip(
-        result.clusters.column("cluster_id").to_pylist(), result.clusters.column("unique_id").to_pylist(), strict=True
-    ):
-        groups[cluster_id].append(unique_id)
-    return _pairs_of_groups(groups), result.comparisons_scored
+    edges = [
+        (pair["unique_id_l"], pair["unique_id_r"])
+        for pair in result.pairs.to_pylist()
+        if pair["match_probability"] >= threshold
+    ]
+    return _pairs_of_links(connected(edges)), result.comparisons_scored
 
 
-THRESHOLD = 0.9
-SAVE_MODEL = False
 METHODS = {"exact keys": exact_keys, "splink defaults": splink_defaults, "kehu": kehu_model}
 
 
@@ -267,12 +264,12 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--threshold", type=float, default=0.9, help="kehu: match probability that joins a group")
     parser.add_argument(
         "--save-model", action="store_true", help="save the model kehu learns on --data chinese as the one it ships"
     )
     args = parser.parse_args()
-    global SAVE_MODEL
-    SAVE_MODEL = args.save_model
+    methods = {**METHODS, "kehu": partial(kehu_model, threshold=args.threshold, save_model=args.save_model)}
     sets = ["chinese", "febrl1", "febrl2", "febrl3"] if args.data == "all" else args.data.split(",")
     results = []
     for name in sets:
@@ -281,7 +278,7 @@ def main() -> None:
         )
         for method in args.methods.split(","):
             started = time.perf_counter()
-            found, scored = METHODS[method](records)
+            found, scored = methods[method](records)
             seconds = time.perf_counter() - started
             result = {"data": name, "records": len(records), "method": method, **score(found, truth)}
             result.update(pairs_scored=scored, seconds=round(seconds, 1))

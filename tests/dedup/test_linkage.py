@@ -61,3 +61,20 @@ def test_a_record_holds_normalised_values_and_nothing_for_what_is_missing() -> N
     assert record.company is None
     assert record.birthday is None
     assert linkage_record(8).name_pinyin is None
+
+
+def test_a_base_where_no_two_share_a_phone_still_learns_and_keeps_every_comparison(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kehu.dedup import linkage
+
+    monkeypatch.setattr(linkage, "EM_MIN_RECORDS", 10)  # learn from this small base, as a large one would
+    names = ["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴娟"]
+    records = [
+        linkage_record(n, name=names[n % 10], city=["深圳市", "杭州市"][n % 2], phones=[f"+86139{n:08d}"])
+        for n in range(40)
+    ]
+    result = linkage.link(linkage.records_table(records))
+    assert [c["output_column_name"] for c in result.model["comparisons"]] == [
+        "name", "phone", "email", "company", "address", "birthday", "id_number",
+    ]  # fmt: skip

@@ -7,7 +7,7 @@ its legal-form words stripped (有限公司, 股份, Co., Ltd.); the address par
 ID number. `linkage_settings` compares those as a person would, level by level ("same mobile", "name sounds
 the same", "same district"); `link` estimates the model's parameters from the data itself (u by random
 sampling, m by expectation maximisation on blocks; no labels needed), scores the candidate pairs that the
-blocking rules produce, and clusters them into groups.
+blocking rules produce; `connected` joins the pairs above a threshold into groups.
 
 Everything runs in an in-memory DuckDB: decrypted values never reach a disk. The same settings run on
 Spark through splink's SparkAPI for bases beyond one machine.
@@ -441,7 +441,6 @@ class LinkResult:
     """What a linkage run found: scored pairs (above the floor), groups, and what the model learned."""
 
     pairs: Any  # pyarrow.Table: unique_id_l, unique_id_r, match_weight, match_probability, gamma_*/bf_* columns
-    clusters: Any  # pyarrow.Table: cluster_id, unique_id (only records in a group of two or more)
     comparisons_scored: int
     weight_histogram: list[tuple[int, int]]  # (match weight rounded down, pairs), every scored pair
     model: dict[str, Any]
@@ -458,20 +457,15 @@ def default_model() -> dict[str, Any]:
     return dict(json.loads(DEFAULT_MODEL.read_text(encoding="utf-8")))
 
 
-# The share of random pairs estimated to be the same customer from these rules, at this recall.
-_DETERMINISTIC_RULES = ("phones", "email", "id_key")
-
-
 def link(
     table: Any,
     *,
     pair_floor: float = 0.5,
-    cluster_threshold: float = 0.95,
     labels: Any | None = None,
     max_u_pairs: float = 1e6,
     seed: int = 1,
 ) -> LinkResult:
-    """Estimate the model on `table` (see `records_table`), score the candidate pairs and cluster them.
+    """Estimate the model on `table` (see `records_table`) and score the candidate pairs; `connected` groups them.
 
     `labels` (unique_id_l, unique_id_r, clerical_match_score: 1 same, 0 not) are people's decisions: when
     given, the m probabilities are estimated from them instead of by expectation maximisation.
@@ -491,20 +485,24 @@ def link(
     linker = Linker(db.register(table), settings, log_level=logging.ERROR)
     # Training rules cannot explode the phone list (splink scores exploded blocks only when predicting): they
     # use the first phone, which is every phone of almost every customer.
-    try:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(column) for column in ("phone", "email", "id_key")], recall=0.7
-        )
-    except ValueError:  # no two records share a key: expect one duplicate in the whole base
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(column) for column in ("phone", "email", "id_key")], recall=0.7
+    )
+    if not linker._settings_obj._probability_two_random_records_match:
+        # No two records share a key: expect one duplicate in the whole base rather than none at all.
         linker._settings_obj._probability_two_random_records_match = 1 / max(2, rows * (rows - 1) / 2)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
     if labels is not None and len(labels):
         linker.training.estimate_m_from_pairwise_labels(db.register(labels))
     elif learn:
-        for rule in (block_on("phone"), block_on("name_pinyin", "city")):
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, fix_probability_two_random_records_match=True
-            )
+        db._con.register("kehu_records", table)
+        for columns in (("phone",), ("name_pinyin", "city")):
+            # A rule without pairs (no two customers share a phone, say) is left out before splink sees it: a
+            # failed training session drops the comparison it blocked on from the model.
+            if _shares_values(db._con, columns):
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*columns), fix_probability_two_random_records_match=True
+                )
     _floor_m(linker)
     predictions = linker.inference.predict()
     con = db._con
@@ -513,13 +511,6 @@ def link(
         f"SELECT * FROM {predictions.physical_name} WHERE match_probability >= {float(pair_floor)} "  # noqa: S608
         "ORDER BY match_weight DESC"
     ).to_arrow_table()
-    clusters_frame = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=cluster_threshold
-    ).as_pandas_dataframe()
-    sizes = clusters_frame.groupby("cluster_id")["unique_id"].transform("size")
-    clusters_frame = clusters_frame[sizes > 1][["cluster_id", "unique_id"]]
-    import pyarrow as pa
-
     model = linker.misc.save_model_to_json()
     reasons = {
         comparison["output_column_name"]: [
@@ -531,12 +522,18 @@ def link(
     }
     return LinkResult(
         pairs=pairs,
-        clusters=pa.Table.from_pandas(clusters_frame, preserve_index=False),
         comparisons_scored=scored,
         weight_histogram=histogram,
         model=model,
         reasons=reasons,
     )
+
+
+def _shares_values(con: Any, columns: Sequence[str]) -> bool:
+    """Whether two records (`kehu_records`) hold the same values in `columns`: a blocking rule has pairs."""
+    present = " AND ".join(f"{name} IS NOT NULL" for name in columns)
+    query = f"SELECT 1 FROM kehu_records WHERE {present} GROUP BY {', '.join(columns)} HAVING count(*) > 1 LIMIT 1"  # noqa: S608
+    return bool(con.sql(query).fetchall())
 
 
 def _weights_summary(con: Any, table: str) -> tuple[int, list[tuple[int, int]]]:
@@ -569,3 +566,19 @@ def _level_weight(level: dict[str, Any]) -> float:
 def level_of(levels: list[tuple[str, float]], weight: float) -> str:
     """The level a comparison's match weight (without its term-frequency part) came from."""
     return min(levels, key=lambda level: abs(level[1] - weight))[0] if levels else ""
+
+
+def connected(edges: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Each record on an edge → a representative of its group (union-find over the edges)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    return {x: root(x) for x in parent}

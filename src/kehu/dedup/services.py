@@ -26,7 +26,15 @@ from kehu.core.jobs import JobContext, JobFailed, job_submit
 from kehu.core.models import Job
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer
 from kehu.customers.selectors import customers_for_user
-from kehu.dedup.linkage import LinkageRecord, LinkResult, level_of, link, linkage_record, records_table
+from kehu.dedup.linkage import (
+    LinkageRecord,
+    LinkResult,
+    connected,
+    level_of,
+    link,
+    linkage_record,
+    records_table,
+)
 from kehu.dedup.models import GroupState, MatchGroup, MatchPair, NotSamePair
 
 READ_BATCH = 5_000
@@ -120,7 +128,7 @@ def run_dedup(job: Job, context: JobContext) -> dict[str, Any]:
     records = list(_records(actor, context, total))
     if len(records) < 2:
         return _finish(job, actor, result=None, groups=[], records=len(records), seconds=time.perf_counter() - started)
-    result = link(records_table(records), pair_floor=0.5, cluster_threshold=threshold)
+    result = link(records_table(records), pair_floor=0.5)
     groups = _groups(result, threshold, _not_same({record.unique_id for record in records}))
     return _finish(
         job, actor, result=result, groups=groups, records=len(records), seconds=time.perf_counter() - started
@@ -137,29 +145,20 @@ def _not_same(ids: set[int]) -> set[tuple[int, int]]:
 
 def _groups(result: LinkResult, threshold: float, excluded: set[tuple[int, int]]) -> list[dict[str, Any]]:
     """Connected customers over pairs at or above `threshold`, without the pairs people said are different."""
-    pairs = result.pairs.to_pylist()
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    kept = []
-    for pair in pairs:
-        a, b = int(pair["unique_id_l"]), int(pair["unique_id_r"])
-        if pair["match_probability"] < threshold or (min(a, b), max(a, b)) in excluded:
-            continue
-        kept.append(pair)
-        parent[root(a)] = root(b)
-    members: dict[int, set[int]] = defaultdict(set)
+    kept = [
+        pair
+        for pair in result.pairs.to_pylist()
+        if pair["match_probability"] >= threshold
+        and (min(pair["unique_id_l"], pair["unique_id_r"]), max(pair["unique_id_l"], pair["unique_id_r"]))
+        not in excluded
+    ]
+    group_of = connected((int(pair["unique_id_l"]), int(pair["unique_id_r"])) for pair in kept)
+    members: dict[int, list[int]] = defaultdict(list)
+    for customer_id, key in group_of.items():
+        members[key].append(customer_id)
     inside: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for pair in kept:
-        key = root(int(pair["unique_id_l"]))
-        members[key] |= {int(pair["unique_id_l"]), int(pair["unique_id_r"])}
-        inside[key].append(pair)
+        inside[group_of[int(pair["unique_id_l"])]].append(pair)
     return [
         {
             "customers": sorted(members[key]),

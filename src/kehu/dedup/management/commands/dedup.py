@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kehu.accounts.models import User
 from kehu.core.errors import PermissionDeniedError
-from kehu.core.jobs import job_run
-from kehu.core.models import Job, JobState
+from kehu.core.models import JobState
+from kehu.core.progress import job_run_with_bar
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start, groups_csv
 
 
@@ -42,18 +41,7 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
             return
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, transient=False, console=None) as progress:
-            task = progress.add_task("customers read", total=None)
-
-            def show(current: Job) -> None:
-                progress.update(task, completed=current.progress_done, total=current.progress_total)
-
-            try:
-                job_run(job.pk, on_progress=show)
-            except Exception as error:  # noqa: BLE001 - the job row keeps the full error; the command says it once
-                self.stderr.write(f"duplicate search failed: {error}")
-        job.refresh_from_db()
+        job = job_run_with_bar(job, label="customers read", errors=self.stderr, failure="duplicate search failed")
         if job.state != JobState.SUCCEEDED:
             raise CommandError(job.error.splitlines()[0] if job.error else f"the search ended {job.state}")
         result = job.result

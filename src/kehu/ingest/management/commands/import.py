@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kehu.accounts.models import User
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
-from kehu.core.jobs import job_run
 from kehu.core.models import Job, JobState
+from kehu.core.progress import job_run_with_bar
 from kehu.customers.bulk import MatchPolicy
 from kehu.ingest.files import FileProblem, table_open, upload_plain, upload_store
 from kehu.ingest.mapping import auto_map
@@ -87,23 +86,8 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
             return
-        job = self._run_with_bar(job)
+        job = job_run_with_bar(job, label="rows", errors=self.stderr, failure="import failed")
         self._summarise(job, options["report"])
-
-    def _run_with_bar(self, job: Job) -> Job:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=False) as progress:
-            task = progress.add_task("rows", total=None)
-
-            def show(current: Job) -> None:
-                progress.update(task, completed=current.progress_done, total=current.progress_total)
-
-            try:
-                job_run(job.pk, on_progress=show)
-            except Exception as error:  # noqa: BLE001 - the job row keeps the full error; the command says it once
-                self.stderr.write(f"import failed: {error}")
-        job.refresh_from_db()
-        return job
 
     def _summarise(self, job: Job, report: Path | None) -> None:
         counts = job.counts

@@ -1,0 +1,28 @@
+"""A job run in the terminal with a progress bar: what `kehu import` and `kehu dedup run` share."""
+
+from __future__ import annotations
+
+from django.core.management.base import OutputWrapper
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from kehu.core.jobs import job_run
+from kehu.core.models import Job
+
+
+def job_run_with_bar(job: Job, *, label: str, errors: OutputWrapper, failure: str) -> Job:
+    """Run the job in this process, showing `label` with its progress; returns it refreshed.
+
+    An exception is said once on `errors` as "`failure`: …" (the job row keeps the whole error)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(label, total=None)
+
+        def show(current: Job) -> None:
+            progress.update(task, completed=current.progress_done, total=current.progress_total)
+
+        try:
+            job_run(job.pk, on_progress=show)
+        except Exception as error:  # noqa: BLE001 - the job row keeps the full error; the command says it once
+            errors.write(f"{failure}: {error}\n")
+    job.refresh_from_db()
+    return job
