@@ -85,8 +85,9 @@ if KEHU_ENCRYPTED_FIELDS - {"contact", "address", "birthday"} - {"none"}:
     raise ConfigurationError(
         f"KEHU_ENCRYPTED_FIELDS: {', '.join(sorted(KEHU_ENCRYPTED_FIELDS))} — use contact, address, birthday or none"
     )
-# Rows refused by an import are kept whole for the report, and webhook secrets are credentials: always encrypted.
-KEHU_ENCRYPTED_FIELDS = (KEHU_ENCRYPTED_FIELDS - {"none"}) | {"id_number", "bank_account", "import", "secret"}
+# Rows refused by an import are kept whole for the report, webhook secrets are credentials, and a merge keeps the
+# records it replaced for its undo: always encrypted.
+KEHU_ENCRYPTED_FIELDS = (KEHU_ENCRYPTED_FIELDS - {"none"}) | {"id_number", "bank_account", "import", "secret", "merge"}
 ALLOWED_HOSTS = env_list("KEHU_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 
 TIME_ZONE = env_str("KEHU_TIME_ZONE", "Asia/Shanghai")

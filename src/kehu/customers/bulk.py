@@ -26,6 +26,7 @@ from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.customers.custom_fields import active_definitions, attributes_clean
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer, Tag
 from kehu.customers.search_index import document_for, index_write, scope_of
+from kehu.customers.selectors import survivors
 from kehu.customers.services import (
     AddressInput,
     ContactPointInput,
@@ -147,7 +148,8 @@ def _existing_matches(built: Sequence[_Built]) -> dict[str, int]:
             "id_number_index", "id"
         ):
             matches.setdefault(index, customer_id)
-    return matches
+    moved = survivors(set(matches.values()))  # a key of a record merged into another leads to the survivor
+    return {index: moved.get(customer_id, customer_id) for index, customer_id in matches.items()}
 
 
 def customers_import_batch(

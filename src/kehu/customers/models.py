@@ -126,6 +126,12 @@ class Customer(PublicIdModel):
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
     # Set when the person was erased (kehu.privacy.services.customer_erase): the row stays, anonymised, for orders.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+    # Set when this record was merged into another (kehu.dedup.merge): it stays whole, out of every list and
+    # search, so that the merge can be undone exactly; lookups by its keys lead to the survivor.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="merged_records"
+    )
+    merged_at = models.DateTimeField(_("merged"), null=True, blank=True, editable=False)
     # Maintained by the customer services; see kehu.core.search for what the tokens are.
     search_document = models.TextField(blank=True, default="")
 

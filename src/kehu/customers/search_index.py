@@ -44,15 +44,21 @@ def document_for(customer: Customer, points: Iterable[ContactPoint] | None = Non
     )
 
 
-def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool) -> str:
-    """The FTS `scope` column: who the record belongs to and whether it is archived."""
+def scope_tokens(*, owner_id: int | None, team_id: int | None, archived: bool, merged: bool = False) -> str:
+    """The FTS `scope` column: who the record belongs to and whether it is archived (or merged into another,
+    which neither a live nor an archived search finds)."""
     tokens = [f"o{owner_id}" if owner_id else "onone", f"t{team_id}" if team_id else "tnone"]
-    tokens.append("archived" if archived else "live")
+    tokens.append("merged" if merged else "archived" if archived else "live")
     return " ".join(tokens)
 
 
 def scope_of(customer: Customer) -> str:
-    return scope_tokens(owner_id=customer.owner_id, team_id=customer.team_id, archived=customer.archived_at is not None)
+    return scope_tokens(
+        owner_id=customer.owner_id,
+        team_id=customer.team_id,
+        archived=customer.archived_at is not None,
+        merged=customer.merged_into_id is not None,
+    )
 
 
 def index_write(rows: Sequence[tuple[int, str, str]]) -> None:
@@ -86,7 +92,8 @@ def index_rebuild() -> int:
             f"INSERT INTO {FTS_TABLE}(rowid, document, scope) "
             "SELECT id, search_document, "
             "COALESCE('o' || owner_id, 'onone') || ' ' || COALESCE('t' || team_id, 'tnone') || ' ' || "
-            "CASE WHEN archived_at IS NULL THEN 'live' ELSE 'archived' END FROM customers_customer"
+            "CASE WHEN merged_into_id IS NOT NULL THEN 'merged' WHEN archived_at IS NULL THEN 'live' "
+            "ELSE 'archived' END FROM customers_customer"
         )
         return int(cursor.rowcount)
 

@@ -100,9 +100,31 @@ SORTS = ("-created_at", "created_at", "-updated_at", "updated_at", "display_name
 
 
 def customers_for_user(user: User, action: Action = Action.VIEW) -> QuerySet[Customer]:
-    """Every customer the user may act on; the base of every customer read."""
+    """Every customer the user may act on; the base of every customer read. Records merged into another are
+    left out: they are reached only through their merge (kehu.dedup.merge)."""
     require(user, ObjectType.CUSTOMER, action)
-    return Customer.objects.filter(scope_q(user))
+    return Customer.objects.filter(scope_q(user), merged_into__isnull=True)
+
+
+def survivors(ids: set[int]) -> dict[int, int]:
+    """For customers merged into another, the record each now lives on (following merges of merges)."""
+    into: dict[int, int] = {}
+    pending = set(ids)
+    for _ in range(20):  # a chain of merges is short; the bound guards against a cycle
+        step: dict[int, int] = dict(
+            Customer.objects.filter(id__in=pending, merged_into__isnull=False).values_list("id", "merged_into_id")
+        )
+        into.update(step)
+        pending = set(step.values()) - into.keys()
+        if not pending:
+            break
+    found: dict[int, int] = {}
+    for customer_id in ids & into.keys():
+        target = into[customer_id]
+        while target in into and target != customer_id:
+            target = into[target]
+        found[customer_id] = target
+    return found
 
 
 def customer_get_for_user(user: User, public_id: uuid.UUID | str, action: Action = Action.VIEW) -> Customer:

@@ -3,9 +3,13 @@ pairs people said are not the same (never suggested again)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kehu.core.fields import EncryptedTextField
 
 
 class GroupState(models.TextChoices):
@@ -65,3 +69,50 @@ class NotSamePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_low_id} ≠ {self.customer_high_id}"
+
+
+class SurvivorRule(models.TextChoices):
+    """How a merge picks each field's value when the person merging does not pick it."""
+
+    COMPLETE = "complete", _("Most complete record first")
+    RECENT = "recent", _("Most recently updated first")
+    TRUSTED = "trusted", _("Most trusted source first")
+
+
+class DedupPolicy(models.Model):
+    """The administrator's settings for duplicates: one row (pk 1)."""
+
+    # Groups at or above this probability are merged when a search ends; None: every merge is a person's.
+    auto_merge_threshold = models.FloatField(_("merge automatically from"), null=True, blank=True)
+    rule = models.CharField(_("survivorship rule"), max_length=10, choices=SurvivorRule.choices, default="complete")
+    # Source systems from most to least trusted, for the "trusted" rule: "erp, shop, import".
+    trusted_sources = models.CharField(_("trusted sources, most trusted first"), max_length=300, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "dedup policy"
+
+
+class Merge(models.Model):
+    """One merge: who survived, who was merged into it, and — encrypted, until undone — what undoes it exactly.
+
+    `snapshot` holds the survivor's fields as they were, the rows moved to it and from whom, the primaries it
+    demoted and the tags it added; `choices` names the record each field's value came from (never values).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    survivor = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    merged = models.ManyToManyField("customers.Customer", related_name="+")
+    group = models.ForeignKey(MatchGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="merges")
+    rule = models.CharField(max_length=10, choices=SurvivorRule.choices)
+    choices = models.JSONField(default=dict)
+    automatic = models.BooleanField(default=False)
+    snapshot = EncryptedTextField(group="merge", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"merge {self.public_id} into {self.survivor_id}"

@@ -91,6 +91,8 @@ CLASSIFICATION: dict[type[models.Model], dict[str, FieldClass]] = {
         "tags": _ADMIN,
         "archived_at": _ADMIN,
         "erased_at": _ADMIN,
+        "merged_into": _ADMIN,
+        "merged_at": _ADMIN,
         "created_at": _ADMIN,
         "updated_at": _ADMIN,
         "public_id": _ADMIN,
