@@ -22,6 +22,7 @@ from kehu.audit.services import audit_record
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
 from kehu.customers.api import router as customers_router
+from kehu.dedup.api import router as dedup_router
 from kehu.ingest.api import router as ingest_router
 from kehu.interactions.api import router as interactions_router
 from kehu.privacy.api import router as privacy_router
@@ -60,6 +61,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
 api.add_router("/", privacy_router)
 api.add_router("/", ingest_router)
+api.add_router("/", dedup_router)
 
 
 def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:

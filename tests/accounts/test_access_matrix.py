@@ -34,6 +34,8 @@ from kehu.customers.services import (
     custom_field_define,
     customer_create,
 )
+from kehu.dedup.merge import customers_merge
+from kehu.dedup.models import DedupPolicy, MatchGroup, Merge, NotSamePair
 from kehu.ingest.files import upload_store
 from kehu.ingest.models import Upload
 from kehu.interactions.models import Interaction
@@ -152,6 +154,21 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/imports/{job_id}/report"): Operation(((CUST, NEW),)),
     ("POST", "/imports/{job_id}/cancel"): Operation(((CUST, NEW),), {}),
     ("POST", "/hooks/orders/{source}"): Operation((), {"order_id": "X1"}, signed=True),
+    ("POST", "/dedup/runs"): Operation(((CUST, CHG),), {"threshold": 0.7}),
+    ("GET", "/dedup/groups"): Operation(((CUST, CHG),)),
+    ("GET", "/dedup/groups/{group_id}"): Operation(((CUST, CHG), SCOPE)),
+    ("POST", "/dedup/groups/{group_id}/merge"): Operation(((CUST, ARC), (CUST, CHG), SCOPE), {}),
+    ("POST", "/dedup/groups/{group_id}/not-same"): Operation(((CUST, CHG), SCOPE), {}),
+    ("POST", "/dedup/groups/{group_id}/skip"): Operation(((CUST, CHG), SCOPE), {}),
+    ("POST", "/dedup/merges"): Operation(
+        ((CUST, CHG), SCOPE, (CUST, ARC)), {"survivor": "{customer_id}", "others": ["{twin_id}"]}
+    ),
+    ("GET", "/dedup/merges"): Operation(((CUST, CHG),)),
+    ("POST", "/dedup/merges/{merge_id}/undo"): Operation(((CUST, CHG), SCOPE, (CUST, ARC)), {}),
+    ("GET", "/dedup/policy"): Operation(((ObjectType.DEDUP_POLICY, V),)),
+    ("PUT", "/dedup/policy"): Operation(
+        ((ObjectType.DEDUP_POLICY, CHG),), {"auto_merge_threshold": 0.95, "rule": "complete", "trusted_sources": ""}
+    ),
 }
 IMPORT_FILE = "姓名,手机\n张三,13812345678\n".encode()
 
@@ -199,6 +216,9 @@ class World:
     deletion_request: SubjectRequest
     upload: Upload
     job: Job
+    twin: Customer
+    group: MatchGroup
+    merge: Merge
 
 
 def _world(role: Role, relation: str) -> World:
@@ -232,6 +252,14 @@ def _world(role: Role, relation: str) -> World:
         retention_rule_set(actor=root, data_type="archived_customers", months=36, action="flag")
         upload = upload_store(actor=actor, name="matrix.csv", source=io.BytesIO(IMPORT_FILE))
         job = Job.objects.create(kind="import", created_by=actor, params={"upload_id": upload.pk, "headers": []})
+        twin, *pair = (
+            customer_create(actor=root, owner=owners[relation], values={"display_name": name})
+            for name in ("张三", "李四", "李 四")
+        )
+        search = Job.objects.create(kind="dedup", created_by=root, params={})
+        group = MatchGroup.objects.create(job=search, confidence=0.9, size=2)
+        group.customers.set([customer, twin])
+        merge = customers_merge(actor=root, survivor=pair[0], others=pair[1:])
     return World(
         actor=actor,
         customer=customer,
@@ -245,6 +273,9 @@ def _world(role: Role, relation: str) -> World:
         deletion_request=deletion,
         upload=upload,
         job=job,
+        twin=twin,
+        group=group,
+        merge=merge,
     )
 
 
@@ -265,6 +296,10 @@ def _snapshot() -> dict[str, Any]:
         ErasureTombstone,
         RetentionRule,
         RetentionFlag,
+        MatchGroup,
+        Merge,
+        NotSamePair,
+        DedupPolicy,
     ]
     state: dict[str, Any] = {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
     state["tagging"] = list(Customer.tags.through.objects.order_by("pk").values())
@@ -291,6 +326,9 @@ def _fill(text: str, world: World, overrides: dict[str, str] | None = None) -> s
         upload_id=world.upload.public_id,
         source="tmall",
         job_id=world.job.public_id,
+        twin_id=world.twin.public_id,
+        group_id=world.group.pk,
+        merge_id=world.merge.public_id,
     )
 
 

@@ -50,6 +50,7 @@ class ObjectType(StrEnum):
     AUDIT = "audit"
     SUBJECT_REQUEST = "subject_request"
     RETENTION = "retention"
+    DEDUP_POLICY = "dedup_policy"  # when merges run automatically, and by which rule
 
 
 _ALL = frozenset(Action)

@@ -479,8 +479,8 @@ def link(
     db = DuckDBAPI()
     rows = table.num_rows
     learn = rows >= EM_MIN_RECORDS
-    # A small base holds too few duplicates to learn from: its m probabilities come from the model shipped with
-    # kehu (learnt on the generated Chinese set by `bench/bench_dedup.py --save-model`); u is always its own.
+    # A small base holds too few duplicates to learn from: its m and u probabilities come from the model shipped
+    # with kehu (learnt on the generated Chinese set by `bench/bench_dedup.py --save-model`); the prior is its own.
     settings: Any = linkage_settings() if learn else default_model()
     linker = Linker(db.register(table), settings, log_level=logging.ERROR)
     # Training rules cannot explode the phone list (splink scores exploded blocks only when predicting): they
@@ -491,7 +491,10 @@ def link(
     if not linker._settings_obj._probability_two_random_records_match:
         # No two records share a key: expect one duplicate in the whole base rather than none at all.
         linker._settings_obj._probability_two_random_records_match = 1 / max(2, rows * (rows - 1) / 2)
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+    if learn:
+        # A small base's u probabilities from its own few pairs say little (three customers, two sharing a phone,
+        # would make a shared phone look common): it keeps the shipped model's.
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
     if labels is not None and len(labels):
         linker.training.estimate_m_from_pairwise_labels(db.register(labels))
     elif learn:

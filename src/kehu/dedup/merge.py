@@ -33,7 +33,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
-from kehu.core.errors import NotFoundError, ServiceValidationError
+from kehu.core.errors import FieldError, NotFoundError, ServiceValidationError
 from kehu.customers.models import Address, ContactPoint, Customer
 from kehu.customers.search_index import index_refresh
 from kehu.dedup.models import DedupPolicy, GroupState, MatchGroup, Merge, NotSamePair, SurvivorRule
@@ -63,9 +63,54 @@ _UNMOVED_APPS = {"dedup"}
 _UNMOVED_FIELDS = {"merged_into"}
 
 
+# Below this, a machine's merge would too often join two people; people review such groups instead.
+AUTO_MERGE_FLOOR = 0.9
+
+
 def policy() -> DedupPolicy:
     """The administrator's settings, or the defaults while none were saved."""
     return DedupPolicy.objects.filter(pk=1).first() or DedupPolicy(pk=1)
+
+
+@transaction.atomic
+def policy_set(*, actor: User, auto_merge_threshold: float | None, rule: str, trusted_sources: str) -> DedupPolicy:
+    """The administrator sets when groups merge without review (None: never) and the survivorship rule."""
+    require(actor, ObjectType.DEDUP_POLICY, Action.CHANGE)
+    errors = []
+    if auto_merge_threshold is not None and not AUTO_MERGE_FLOOR <= auto_merge_threshold <= 1:
+        errors.append(
+            FieldError(
+                "auto_merge_threshold",
+                gettext("is a match probability from %(floor)s to 1, or empty for never") % {"floor": AUTO_MERGE_FLOOR},
+            )
+        )
+    if rule not in SurvivorRule.values:
+        errors.append(FieldError("rule", gettext("is not a survivorship rule")))
+    sources = ", ".join(name.strip().lower() for name in trusted_sources.split(",") if name.strip())
+    if len(sources) > 300:
+        errors.append(FieldError("trusted_sources", gettext("is longer than 300 characters")))
+    if errors:
+        raise ServiceValidationError(errors)
+    current = policy()
+    current.auto_merge_threshold = auto_merge_threshold
+    current.rule = rule
+    current.trusted_sources = sources
+    current.updated_by = actor
+    current.save()
+    audit_record_many(
+        actor=actor,
+        entries=[
+            AuditEntry(
+                AuditEvent.DEDUP_POLICY_SET,
+                "dedup_policy",
+                "1",
+                None,
+                ("auto_merge_threshold", "rule", "trusted_sources"),
+                {"auto_merge_threshold": auto_merge_threshold, "rule": rule},
+            )
+        ],
+    )
+    return current
 
 
 def _attname(name: str) -> str:
@@ -401,7 +446,7 @@ def merge_undo(*, actor: User, merge: Merge) -> Merge:
 @transaction.atomic
 def group_dismiss(*, actor: User, group: MatchGroup) -> int:
     """Mark the customers of a group as different people: never suggested together again. Returns pairs."""
-    members = sorted(group_members(actor, group))
+    members = sorted(_live_ids(group))
     _check_scope(actor, set(members), merged_ok=False, archive=False)
     pairs = [(low, high) for index, low in enumerate(members) for high in members[index + 1 :]]
     existing = set(
@@ -433,13 +478,13 @@ def group_dismiss(*, actor: User, group: MatchGroup) -> int:
     return len(pairs)
 
 
-def group_members(actor: User, group: MatchGroup) -> list[int]:
+def _live_ids(group: MatchGroup) -> list[int]:
     """The group's customers that are still live records (not merged into another since)."""
     return list(group.customers.filter(merged_into__isnull=True, erased_at__isnull=True).values_list("pk", flat=True))
 
 
 @transaction.atomic
 def group_skip(*, actor: User, group: MatchGroup) -> None:
-    _check_scope(actor, set(group_members(actor, group)), merged_ok=False, archive=False)
+    _check_scope(actor, set(_live_ids(group)), merged_ok=False, archive=False)
     group.state = GroupState.SKIPPED
     group.save(update_fields=["state"])

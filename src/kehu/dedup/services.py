@@ -18,8 +18,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
+from kehu.accounts.access import allows
 from kehu.accounts.models import User
-from kehu.accounts.roles import Action
+from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
 from kehu.core.jobs import JobContext, JobFailed, job_submit
@@ -35,7 +36,9 @@ from kehu.dedup.linkage import (
     linkage_record,
     records_table,
 )
+from kehu.dedup.merge import customers_merge, policy
 from kehu.dedup.models import GroupState, MatchGroup, MatchPair, NotSamePair
+from kehu.dedup.selectors import group_members, suggested_survivor
 
 READ_BATCH = 5_000
 DEFAULT_THRESHOLD = 0.7  # groups a person reviews; automatic merges will have a threshold of their own
@@ -130,9 +133,34 @@ def run_dedup(job: Job, context: JobContext) -> dict[str, Any]:
         return _finish(job, actor, result=None, groups=[], records=len(records), seconds=time.perf_counter() - started)
     result = link(records_table(records), pair_floor=0.5)
     groups = _groups(result, threshold, _not_same({record.unique_id for record in records}))
-    return _finish(
+    summary = _finish(
         job, actor, result=result, groups=groups, records=len(records), seconds=time.perf_counter() - started
     )
+    summary["merged_automatically"] = _auto_merge(job, actor)
+    return summary
+
+
+def _auto_merge(job: Job, actor: User) -> int:
+    """Merge the groups at or above the administrator's threshold, each by the survivorship rule, as the user
+    who ran the search (whose scope and role apply); returns how many groups were merged."""
+    threshold = policy().auto_merge_threshold
+    if threshold is None or not allows(actor, ObjectType.CUSTOMER, Action.ARCHIVE):
+        return 0
+    merged = 0
+    for group in MatchGroup.objects.filter(job=job, state=GroupState.OPEN, confidence__gte=threshold).order_by("id"):
+        members = group_members(actor, group)
+        if len(members) < 2:
+            continue
+        survivor = suggested_survivor(members)
+        customers_merge(
+            actor=actor,
+            survivor=survivor,
+            others=[member for member in members if member.pk != survivor.pk],
+            group=group,
+            automatic=True,
+        )
+        merged += 1
+    return merged
 
 
 def _not_same(ids: set[int]) -> set[tuple[int, int]]:

@@ -1,0 +1,209 @@
+"""Reads of duplicate groups and merges that the API and the review page share; all apply the user's scope.
+
+A group is shown only to a user who may change every customer still in it (a group that spans two teams is
+for someone who sees both), and only while two or more of its customers are live records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts.access import scope_q
+from kehu.accounts.models import User
+from kehu.accounts.roles import Action
+from kehu.core.errors import NotFoundError
+from kehu.customers.models import Address, ContactKind, ContactPoint, Customer
+from kehu.customers.selectors import customers_for_user
+from kehu.dedup.merge import MERGE_FIELDS, completeness
+from kehu.dedup.models import GroupState, MatchGroup, MatchPair, Merge
+
+# What each comparison of the model is called where people read it.
+COMPARISON_LABELS = {
+    "name": _("Name"),
+    "phone": _("Phone"),
+    "email": _("Email"),
+    "company": _("Company"),
+    "address": _("Address"),
+    "birthday": _("Birthday"),
+    "id_number": _("ID number"),
+}
+
+
+def _outside(user: User) -> QuerySet[Customer]:
+    return Customer.objects.exclude(scope_q(user))
+
+
+def groups_for_user(user: User, state: str | None = GroupState.OPEN) -> QuerySet[MatchGroup]:
+    """Groups in `state` (any if None) whose live customers the user may all change, most confident first."""
+    customers_for_user(user, Action.CHANGE)  # refuses a role that may not change customers
+    live = Q(customers__merged_into__isnull=True, customers__erased_at__isnull=True)
+    groups = MatchGroup.objects.all() if state is None else MatchGroup.objects.filter(state=state)
+    groups = groups.annotate(live=Count("customers", filter=live)).filter(live__gte=2)
+    if scope_q(user) != Q():
+        groups = groups.exclude(customers__in=_outside(user).filter(merged_into__isnull=True))
+    return groups.order_by("-confidence", "id")
+
+
+def group_get_for_user(user: User, group_id: int | str, state: str | None = GroupState.OPEN) -> MatchGroup:
+    try:
+        key = int(group_id)
+    except (TypeError, ValueError):
+        raise NotFoundError from None
+    group = groups_for_user(user, state).filter(pk=key).first()
+    if group is None:
+        raise NotFoundError
+    return group
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One line of the side-by-side view: a field's value in each record, and whether they agree."""
+
+    name: str
+    label: str
+    values: list[str]
+    agree: bool | None  # None when fewer than two records have a value
+
+
+def _text(value: Any) -> str:
+    return "" if value in (None, "", {}) else str(value)
+
+
+def _contact_values(customer: Customer, kinds: tuple[str, ...]) -> list[ContactPoint]:
+    return [point for point in customer.contact_points.all() if point.kind in kinds]
+
+
+def group_members(user: User, group: MatchGroup) -> list[Customer]:
+    """The group's live customers, fetched through scope, with what the side-by-side view shows."""
+    return list(
+        customers_for_user(user, Action.CHANGE)
+        .filter(match_groups=group, erased_at__isnull=True)
+        .select_related("owner", "parent")
+        .prefetch_related("contact_points", "addresses", "tags")
+        .annotate(order_count=Count("orders", distinct=True), interaction_count=Count("interactions", distinct=True))
+        .order_by("created_at", "id")
+    )
+
+
+def _agreement(values: list[str]) -> bool | None:
+    present = [value for value in values if value]
+    if len(present) < 2:
+        return None
+    return len(set(present)) == 1
+
+
+def side_by_side(members: list[Customer], display: dict[int, dict[str, Any]]) -> list[FieldRow]:
+    """The rows of the review view. `display` holds each member's values as the user may see them (masked);
+    agreement is decided on the stored values, so that two masked phones that differ are shown to differ."""
+    rows: list[FieldRow] = []
+    labels = {field.name: str(field.verbose_name) for field in Customer._meta.concrete_fields}
+    for name in MERGE_FIELDS:
+        attname = "parent_id" if name == "parent" else name
+        rows.append(
+            FieldRow(
+                name=name,
+                label=labels.get(name, name),
+                values=[_text(display[c.pk].get(name)) for c in members],
+                agree=_agreement([_text(getattr(c, attname)) for c in members]),
+            )
+        )
+    for name, label, kinds in (
+        ("phones", _("Phones"), (ContactKind.MOBILE, ContactKind.PHONE)),
+        ("emails", _("Emails"), (ContactKind.EMAIL,)),
+    ):
+        shown = [
+            ", ".join(point["value"] for point in display[c.pk]["contact_points"] if point["kind"] in kinds)
+            for c in members
+        ]
+        stored = [sorted(p.value_index for p in _contact_values(c, kinds)) for c in members]
+        agree = None if sum(bool(keys) for keys in stored) < 2 else _overlap(stored)
+        rows.append(FieldRow(name=name, label=str(label), values=shown, agree=agree))
+    addresses = [list(c.addresses.all()) for c in members]
+    rows.append(
+        FieldRow(
+            name="addresses",
+            label=str(_("Address")),
+            values=[" / ".join(_place(a) for a in places) for places in addresses],
+            agree=None
+            if sum(bool(p) for p in addresses) < 2
+            else _overlap([sorted(_place(a) for a in places) for places in addresses]),
+        )
+    )
+    return rows
+
+
+def _place(address: Address) -> str:
+    return f"{address.province}{address.city}{address.district}"
+
+
+def _overlap(keys: list[list[str]]) -> bool:
+    """Whether every record that has values shares at least one with the first such record."""
+    present = [set(k) for k in keys if k]
+    return all(present[0] & other for other in present[1:])
+
+
+def group_pairs(group: MatchGroup, members: list[Customer]) -> list[dict[str, Any]]:
+    """The scored pairs among the live members, with each comparison's level and weight, strongest first."""
+    ids = {member.pk: member for member in members}
+    pairs = []
+    for pair in MatchPair.objects.filter(group=group).order_by("-probability"):
+        if pair.customer_a_id not in ids or pair.customer_b_id not in ids:
+            continue
+        pairs.append(
+            {
+                "a": ids[pair.customer_a_id],
+                "b": ids[pair.customer_b_id],
+                "probability": pair.probability,
+                "weight": pair.weight,
+                "comparisons": [
+                    {
+                        "comparison": item["comparison"],
+                        "label": str(COMPARISON_LABELS.get(item["comparison"], item["comparison"])),
+                        "level": item["level"],
+                        "weight": item["weight"],
+                        "agrees": item["weight"] > 0,
+                    }
+                    for item in sorted(pair.explanation, key=lambda item: -abs(item["weight"]))
+                ],
+            }
+        )
+    return pairs
+
+
+def suggested_survivor(members: list[Customer]) -> Customer:
+    """The record a merge keeps unless the person picks another: the one with the most history (orders and
+    interactions), then the most complete, then the oldest — so that links and URLs people use keep working."""
+    return min(
+        members,
+        key=lambda c: (
+            -(getattr(c, "order_count", 0) + getattr(c, "interaction_count", 0)),
+            -completeness(c),
+            c.created_at,
+            c.pk,
+        ),
+    )
+
+
+def merges_for_user(user: User) -> QuerySet[Merge]:
+    """Merges whose survivor the user may change, newest first."""
+    customers_for_user(user, Action.CHANGE)
+    merges = Merge.objects.select_related("survivor", "created_by", "undone_by")
+    if scope_q(user) != Q():
+        merges = merges.filter(survivor__in=Customer.objects.filter(scope_q(user)))
+    return merges.order_by("-created_at", "-id")
+
+
+def merge_get_for_user(user: User, public_id: uuid.UUID | str) -> Merge:
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise NotFoundError from None
+    merge = merges_for_user(user).filter(public_id=key).first()
+    if merge is None:
+        raise NotFoundError
+    return merge
