@@ -119,3 +119,42 @@ def test_policy_merges_confident_groups_automatically(api_for: Any, as_alice: Ap
     assert len(merges) == 1
     assert merges[0]["automatic"] is True
     assert merges[0]["rule"] == "recent"
+
+
+def test_cli_lists_merges_and_undoes(alice: Any, charlie: Any, twins: list[dict[str, Any]]) -> None:
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("dedup", "run", "--as", "alice", stdout=io.StringIO())
+    listed = io.StringIO()
+    call_command("dedup", "groups", "--as", "alice", stdout=listed)
+    group_id, confidence, size, *members = listed.getvalue().split()
+    assert int(size) == 2
+    assert float(confidence) >= 0.7
+    assert set(members) == {twins[0]["id"], twins[1]["id"]}
+    with pytest.raises(CommandError, match="not one of the customers"):
+        call_command("dedup", "merge", "--as", "alice", "--group", group_id, "--survivor", twins[2]["id"])
+    merged = io.StringIO()
+    call_command(
+        "dedup",
+        "merge",
+        "--as",
+        "alice",
+        "--group",
+        group_id,
+        "--pick",
+        f"display_name={twins[1]['id']}",
+        stdout=merged,
+    )
+    merge_id = merged.getvalue().split("merge ")[1].split()[0]
+    survivor = Customer.objects.get(public_id=twins[0]["id"])
+    assert survivor.display_name == "Wang Xiaoming"
+    assert Customer.objects.get(public_id=twins[1]["id"]).merged_into_id == survivor.pk
+    with pytest.raises(CommandError, match="outside what this user may change"):
+        call_command("dedup", "undo", "--as", "charlie", merge_id)  # another team's rep
+    call_command("dedup", "undo", "--as", "alice", merge_id, stdout=io.StringIO())
+    assert Customer.objects.get(public_id=twins[0]["id"]).display_name == "王小明"
+    with pytest.raises(CommandError, match="already undone"):
+        call_command("dedup", "undo", "--as", "alice", merge_id)
