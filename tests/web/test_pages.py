@@ -58,6 +58,7 @@ OPEN_PAGES = {
     "audit_list": "/audit/",
     "import_list": "/imports/",
     "data_quality": "/customers/quality/",
+    "duplicates": "/duplicates/",
 }
 OTHER = {
     "logout",
@@ -90,7 +91,14 @@ OTHER = {
     "export_detail",
     "export_download",
     "lead_form",
-}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, privacy, import, export, lead forms)
+    "duplicates_run",
+    "duplicates_policy",
+    "duplicate_group",
+    "duplicate_group_merge",
+    "duplicate_group_decide",
+    "merge_detail",
+}  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, privacy, import, export, lead
+#   forms, duplicates)
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
@@ -163,6 +171,7 @@ NEEDS = {
     "audit_list": (ObjectType.AUDIT, Action.VIEW),
     "import_list": (ObjectType.CUSTOMER, Action.CREATE),
     "data_quality": (ObjectType.CUSTOMER, Action.VIEW),
+    "duplicates": (ObjectType.CUSTOMER, Action.CHANGE),
 }
 
 

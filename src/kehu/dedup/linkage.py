@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_noop  # level labels: stored in English, shown translated
+
 from kehu.core.chinese import _reading, has_han, is_han, to_simplified
 
 # Legal-form and filler words that two spellings of one company often differ by.
@@ -325,24 +327,30 @@ def linkage_settings() -> Any:
         comparison_description="name",
         comparison_levels=[
             null("name_pinyin"),
-            cll.ExactMatchLevel("name_chars", term_frequency_adjustments=True).configure(label_for_charts="same name"),
-            cll.ExactMatchLevel("name_pinyin", term_frequency_adjustments=True).configure(
-                label_for_charts="name sounds the same"
+            cll.ExactMatchLevel("name_chars", term_frequency_adjustments=True).configure(
+                label_for_charts=gettext_noop("same name")
             ),
-            cll.ExactMatchLevel("name_sorted").configure(label_for_charts="same syllables in another order"),
-            cll.JaroWinklerLevel("name_pinyin", 0.92).configure(label_for_charts="name spelled almost the same"),
+            cll.ExactMatchLevel("name_pinyin", term_frequency_adjustments=True).configure(
+                label_for_charts=gettext_noop("name sounds the same")
+            ),
+            cll.ExactMatchLevel("name_sorted").configure(
+                label_for_charts=gettext_noop("same syllables in another order")
+            ),
+            cll.JaroWinklerLevel("name_pinyin", 0.92).configure(
+                label_for_charts=gettext_noop("name spelled almost the same")
+            ),
             cll.ColumnsReversedLevel("family_pinyin", "given_pinyin").configure(
-                label_for_charts="same name, order swapped"
+                label_for_charts=gettext_noop("same name, order swapped")
             ),
             cll.JaroWinklerLevel("name_sorted", 0.9).configure(
-                label_for_charts="name spelled almost the same, order swapped"
+                label_for_charts=gettext_noop("name spelled almost the same, order swapped")
             ),
-            cll.ExactMatchLevel("given_pinyin").configure(label_for_charts="same given name"),
+            cll.ExactMatchLevel("given_pinyin").configure(label_for_charts=gettext_noop("same given name")),
             cll.ExactMatchLevel("family_pinyin", term_frequency_adjustments=True).configure(
-                label_for_charts="same family name"
+                label_for_charts=gettext_noop("same family name")
             ),
-            cll.ExactMatchLevel("name_initials").configure(label_for_charts="same initials"),
-            cll.ElseLevel().configure(label_for_charts="different name"),
+            cll.ExactMatchLevel("name_initials").configure(label_for_charts=gettext_noop("same initials")),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different name")),
         ],
     )
     phone = cl.CustomComparison(
@@ -350,9 +358,11 @@ def linkage_settings() -> Any:
         comparison_description="phone",
         comparison_levels=[
             cll.CustomLevel("len(phones_l) = 0 OR len(phones_r) = 0").configure(is_null_level=True),
-            cll.ArrayIntersectLevel("phones", min_intersection=1).configure(label_for_charts="same phone"),
-            cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts="phone one digit apart"),
-            cll.ElseLevel().configure(label_for_charts="different phone"),
+            cll.ArrayIntersectLevel("phones", min_intersection=1).configure(
+                label_for_charts=gettext_noop("same phone")
+            ),
+            cll.DamerauLevenshteinLevel("phone", 1).configure(label_for_charts=gettext_noop("phone one digit apart")),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different phone")),
         ],
     )
     email = cl.CustomComparison(
@@ -360,10 +370,10 @@ def linkage_settings() -> Any:
         comparison_description="email",
         comparison_levels=[
             null("email"),
-            cll.ExactMatchLevel("email").configure(label_for_charts="same email"),
-            cll.ExactMatchLevel("email_user").configure(label_for_charts="same mailbox name"),
-            cll.DamerauLevenshteinLevel("email", 2).configure(label_for_charts="email almost the same"),
-            cll.ElseLevel().configure(label_for_charts="different email"),
+            cll.ExactMatchLevel("email").configure(label_for_charts=gettext_noop("same email")),
+            cll.ExactMatchLevel("email_user").configure(label_for_charts=gettext_noop("same mailbox name")),
+            cll.DamerauLevenshteinLevel("email", 2).configure(label_for_charts=gettext_noop("email almost the same")),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different email")),
         ],
     )
     company = cl.CustomComparison(
@@ -371,9 +381,13 @@ def linkage_settings() -> Any:
         comparison_description="company",
         comparison_levels=[
             null("company"),
-            cll.ExactMatchLevel("company", term_frequency_adjustments=True).configure(label_for_charts="same company"),
-            cll.JaroWinklerLevel("company", 0.88).configure(label_for_charts="company name almost the same"),
-            cll.ElseLevel().configure(label_for_charts="different company"),
+            cll.ExactMatchLevel("company", term_frequency_adjustments=True).configure(
+                label_for_charts=gettext_noop("same company")
+            ),
+            cll.JaroWinklerLevel("company", 0.88).configure(
+                label_for_charts=gettext_noop("company name almost the same")
+            ),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different company")),
         ],
     )
     address = cl.CustomComparison(
@@ -381,15 +395,21 @@ def linkage_settings() -> Any:
         comparison_description="address",
         comparison_levels=[
             cll.CustomLevel("city_l IS NULL OR city_r IS NULL").configure(is_null_level=True),
-            cll.CustomLevel("street_l = street_r AND city_l = city_r", label_for_charts="same street address"),
+            cll.CustomLevel(
+                "street_l = street_r AND city_l = city_r", label_for_charts=gettext_noop("same street address")
+            ),
             cll.CustomLevel(
                 "jaro_winkler_similarity(street_l, street_r) >= 0.9 AND (city_l = city_r OR district_l = district_r)",
-                label_for_charts="street address almost the same",
+                label_for_charts=gettext_noop("street address almost the same"),
             ),
-            cll.CustomLevel("district_l = district_r AND city_l = city_r", label_for_charts="same district"),
-            cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(label_for_charts="same city"),
-            cll.ExactMatchLevel("province").configure(label_for_charts="same province"),
-            cll.ElseLevel().configure(label_for_charts="different place"),
+            cll.CustomLevel(
+                "district_l = district_r AND city_l = city_r", label_for_charts=gettext_noop("same district")
+            ),
+            cll.ExactMatchLevel("city", term_frequency_adjustments=True).configure(
+                label_for_charts=gettext_noop("same city")
+            ),
+            cll.ExactMatchLevel("province").configure(label_for_charts=gettext_noop("same province")),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different place")),
         ],
     )
     birthday = cl.CustomComparison(
@@ -397,10 +417,14 @@ def linkage_settings() -> Any:
         comparison_description="birthday",
         comparison_levels=[
             null("birthday"),
-            cll.ExactMatchLevel("birthday").configure(label_for_charts="same birthday"),
-            cll.DamerauLevenshteinLevel("birthday", 1).configure(label_for_charts="birthday one digit apart"),
-            cll.DamerauLevenshteinLevel("birthday", 2).configure(label_for_charts="birthday two digits apart"),
-            cll.ElseLevel().configure(label_for_charts="different birthday"),
+            cll.ExactMatchLevel("birthday").configure(label_for_charts=gettext_noop("same birthday")),
+            cll.DamerauLevenshteinLevel("birthday", 1).configure(
+                label_for_charts=gettext_noop("birthday one digit apart")
+            ),
+            cll.DamerauLevenshteinLevel("birthday", 2).configure(
+                label_for_charts=gettext_noop("birthday two digits apart")
+            ),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different birthday")),
         ],
     )
     id_number = cl.CustomComparison(
@@ -408,11 +432,13 @@ def linkage_settings() -> Any:
         comparison_description="ID number",
         comparison_levels=[
             null("id_key"),
-            cll.ExactMatchLevel("id_key").configure(label_for_charts="same ID number"),
+            cll.ExactMatchLevel("id_key").configure(label_for_charts=gettext_noop("same ID number")),
             # kehu holds ID numbers as keyed hashes, which never come one character apart; a data set linked
             # with its identifiers in clear (the FEBRL benchmark) does use this level.
-            cll.DamerauLevenshteinLevel("id_key", 1).configure(label_for_charts="ID number one character apart"),
-            cll.ElseLevel().configure(label_for_charts="different ID number"),
+            cll.DamerauLevenshteinLevel("id_key", 1).configure(
+                label_for_charts=gettext_noop("ID number one character apart")
+            ),
+            cll.ElseLevel().configure(label_for_charts=gettext_noop("different ID number")),
         ],
     )
     return SettingsCreator(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.access import scope_q
@@ -101,28 +102,30 @@ def side_by_side(members: list[Customer], display: dict[int, dict[str, Any]]) ->
     """The rows of the review view. `display` holds each member's values as the user may see them (masked);
     agreement is decided on the stored values, so that two masked phones that differ are shown to differ."""
     rows: list[FieldRow] = []
-    labels = {field.name: str(field.verbose_name) for field in Customer._meta.concrete_fields}
+    fields = {field.name: field for field in Customer._meta.concrete_fields}
     for name in MERGE_FIELDS:
         attname = "parent_id" if name == "parent" else name
-        rows.append(
-            FieldRow(
-                name=name,
-                label=labels.get(name, name),
-                values=[_text(display[c.pk].get(name)) for c in members],
-                agree=_agreement([_text(getattr(c, attname)) for c in members]),
-            )
-        )
-    for name, label, kinds in (
+        stored = [_text(getattr(c, attname)) for c in members]
+        if not any(stored):
+            continue  # nobody has it: nothing to compare or choose
+        choices = {str(key): str(label) for key, label in fields[name].flatchoices}
+        if name == "parent":
+            shown = [_text(c.parent.display_name if c.parent else "") for c in members]
+        else:
+            shown = [choices.get(value, value) for value in (_text(display[c.pk].get(name)) for c in members)]
+        label = str(_("Parent organisation")) if name == "parent" else str(fields[name].verbose_name)
+        rows.append(FieldRow(name=name, label=label, values=shown, agree=_agreement(stored)))
+    for name, title, kinds in (
         ("phones", _("Phones"), (ContactKind.MOBILE, ContactKind.PHONE)),
         ("emails", _("Emails"), (ContactKind.EMAIL,)),
     ):
-        shown = [
+        points = [
             ", ".join(point["value"] for point in display[c.pk]["contact_points"] if point["kind"] in kinds)
             for c in members
         ]
-        stored = [sorted(p.value_index for p in _contact_values(c, kinds)) for c in members]
-        agree = None if sum(bool(keys) for keys in stored) < 2 else _overlap(stored)
-        rows.append(FieldRow(name=name, label=str(label), values=shown, agree=agree))
+        keys = [sorted(p.value_index for p in _contact_values(c, kinds)) for c in members]
+        agree = None if sum(bool(k) for k in keys) < 2 else _overlap(keys)
+        rows.append(FieldRow(name=name, label=str(title), values=points, agree=agree))
     addresses = [list(c.addresses.all()) for c in members]
     rows.append(
         FieldRow(
@@ -164,7 +167,7 @@ def group_pairs(group: MatchGroup, members: list[Customer]) -> list[dict[str, An
                     {
                         "comparison": item["comparison"],
                         "label": str(COMPARISON_LABELS.get(item["comparison"], item["comparison"])),
-                        "level": item["level"],
+                        "level": gettext(item["level"]),
                         "weight": item["weight"],
                         "agrees": item["weight"] > 0,
                     }

@@ -18,6 +18,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav": {
             "customers": allows(user, ObjectType.CUSTOMER, Action.VIEW),
+            "duplicates": allows(user, ObjectType.CUSTOMER, Action.CHANGE),
             "orders": allows(user, ObjectType.ORDER, Action.VIEW),
             "products": allows(user, ObjectType.PRODUCT, Action.VIEW),
             "imports": allows(user, ObjectType.CUSTOMER, Action.CREATE),
