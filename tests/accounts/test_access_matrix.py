@@ -155,6 +155,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/imports/{job_id}/cancel"): Operation(((CUST, NEW),), {}),
     ("POST", "/hooks/orders/{source}"): Operation((), {"order_id": "X1"}, signed=True),
     ("POST", "/dedup/runs"): Operation(((CUST, CHG),), {"threshold": 0.7}),
+    ("POST", "/dedup/check"): Operation(((CUST, V),), {"display_name": "张三矩阵"}),
     ("GET", "/dedup/groups"): Operation(((CUST, CHG),)),
     ("GET", "/dedup/groups/{group_id}"): Operation(((CUST, CHG), SCOPE)),
     ("POST", "/dedup/groups/{group_id}/merge"): Operation(((CUST, ARC), (CUST, CHG), SCOPE), {}),

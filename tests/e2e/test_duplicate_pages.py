@@ -74,6 +74,16 @@ def test_review_merge_and_undo(page_for: Any, people: dict[str, Any], screenshot
     assert response.status == 200
     assert "展会登记" in page.locator("body").inner_text()
 
+    # Entering the same person again: the form says who it probably is before saving.
+    page.goto("/customers/new/")
+    page.fill("#id_display_name", "Zhang San")
+    page.fill("#id_mobile", "138 1234 5678")
+    page.locator("#id_mobile").blur()
+    hints = page.locator("[data-testid=duplicate-hints]")
+    hints.wait_for()
+    assert "手机相同" in hints.inner_text()
+    assert hints.locator(f"a[href='/customers/{zhangsan.public_id}/']").count() == 1
+
     phone = page_for(viewport=PHONE)
     sign_in(phone, "alice")
     phone.goto("/duplicates/")

@@ -111,3 +111,17 @@ def test_other_team_and_roles_get_404(alice: User, charlie: User, twins: list[Cu
     assert "Settings (administrator)" not in signed_in(alice).get("/duplicates/").content.decode()
     assert admin.post("/duplicates/policy/", {"auto_merge_threshold": "0.95", "rule": "recent"}).status_code == 302
     assert signed_in(alice).post("/duplicates/policy/", {"rule": "complete"}).status_code == 404
+
+
+def test_new_customer_form_shows_likely_duplicates(alice: User, charlie: User, twins: list[Customer]) -> None:
+    client = signed_in(alice)
+    assert 'id="duplicate-hints"' in client.get("/customers/new/").content.decode()
+    hints = client.post("/duplicates/check/", {"display_name": "Wang Xiaoming", "mobile": "139 1111 2222"})
+    shown = hints.content.decode()
+    assert hints.status_code == 200
+    assert f"/customers/{twins[0].public_id}/" in shown
+    assert "same mobile" in shown
+    assert "13911112222" not in shown
+    assert client.post("/duplicates/check/", {"display_name": "赵六"}).content.decode().strip() == ""
+    outsider = signed_in(charlie).post("/duplicates/check/", {"display_name": "王小明", "mobile": "13911112222"})
+    assert str(twins[0].public_id) not in outsider.content.decode()  # another team's customers stay unseen

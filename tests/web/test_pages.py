@@ -92,6 +92,7 @@ OTHER = {
     "export_download",
     "lead_form",
     "duplicates_run",
+    "duplicate_hints",
     "duplicates_policy",
     "duplicate_group",
     "duplicate_group_merge",

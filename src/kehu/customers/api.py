@@ -392,7 +392,37 @@ def search(
     return [customer_summary_out(c, names) for c in selectors.customer_search(user, q, limit=limit)]
 
 
-@router.post("/customers", response={201: CustomerOut, **ERRORS})
+class PossibleDuplicateOut(Schema):
+    id: uuid.UUID
+    display_name: str
+    company_name: str
+    reasons: list[str]
+
+
+class CustomerCreatedOut(CustomerOut):
+    possible_duplicates: list[PossibleDuplicateOut] = Field(
+        description="customers you may see that are probably this one, with why; merge them through /dedup/merges"
+    )
+
+
+def possible_duplicates(user: User, customer: CustomerModel) -> list[dict[str, Any]]:
+    """The duplicate check (kehu.dedup.check) for a customer just created; dedup builds on customers, so this
+    one read goes the other way."""
+    from kehu.dedup.check import Entered, candidates_out, likely_duplicates
+
+    place = customer.addresses.first()
+    entered = Entered(
+        name=customer.display_name,
+        company=customer.company_name,
+        contacts=[(point.kind, point.value) for point in customer.contact_points.all()],
+        city=place.city if place else "",
+        birthday=customer.birthday,
+        id_number=customer.id_number,
+    )
+    return candidates_out(user, likely_duplicates(user, entered, exclude=customer.pk))
+
+
+@router.post("/customers", response={201: CustomerCreatedOut, **ERRORS})
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
     user = request_user(request)
     require(user, ObjectType.CUSTOMER, Action.CREATE)
@@ -409,7 +439,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Status[dict[s
         owner=_owner(user, payload.owner),
         parent=_parent(user, payload.parent),
     )
-    return Status(201, _detail(user, customer))
+    return Status(201, {**_detail(user, customer), "possible_duplicates": possible_duplicates(user, customer)})
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS})

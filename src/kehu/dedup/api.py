@@ -14,11 +14,13 @@ from kehu.accounts.access import require
 from kehu.accounts.roles import Action, ObjectType
 from kehu.core.api_support import ErrorOut, request_user
 from kehu.core.errors import ServiceValidationError
+from kehu.customers.api import PossibleDuplicateOut
 from kehu.customers.models import Customer
 from kehu.customers.rendering import customer_out, may_see_names
 from kehu.customers.selectors import customer_get_for_user, customers_for_user
 from kehu.dedup import merge as merging
 from kehu.dedup import selectors
+from kehu.dedup.check import Entered, candidates_out, likely_duplicates
 from kehu.dedup.models import GroupState, MatchGroup, Merge
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start
 
@@ -29,6 +31,27 @@ RuleName = Literal["complete", "recent", "trusted"]
 
 class RunIn(Schema):
     threshold: float = Field(DEFAULT_THRESHOLD, ge=0.5, lt=1, description="match probability that joins a group")
+
+
+class CheckContactIn(Schema):
+    kind: Literal["mobile", "phone", "email", "wechat", "qq", "other"]
+    value: str = Field(max_length=200)
+
+
+class CheckAddressIn(Schema):
+    raw: str = Field("", max_length=300)
+    city: str = Field("", max_length=50)
+
+
+class CheckIn(Schema):
+    """What is being entered, in the shape of POST /customers; every part optional."""
+
+    display_name: str = Field("", max_length=200)
+    company_name: str = Field("", max_length=200)
+    birthday: dt.date | None = None
+    id_number: str = Field("", max_length=40)
+    contact_points: list[CheckContactIn] = Field(default_factory=list, max_length=20)
+    addresses: list[CheckAddressIn] = Field(default_factory=list, max_length=5)
 
 
 class RunOut(Schema):
@@ -129,6 +152,23 @@ def _merge_out(merge: Merge) -> dict[str, Any]:
 
 def _group_summary(group: MatchGroup, ids: list[uuid.UUID]) -> dict[str, Any]:
     return {"id": group.pk, "confidence": group.confidence, "size": len(ids), "state": group.state, "customers": ids}
+
+
+@router.post("/dedup/check", response={200: list[PossibleDuplicateOut], **ERRORS})
+def dedup_check(request: HttpRequest, payload: CheckIn) -> list[dict[str, Any]]:
+    """Customers you may see that are probably the one being entered, with why — before it is saved."""
+    user = request_user(request)
+    place = payload.addresses[0] if payload.addresses else None
+    entered = Entered(
+        name=payload.display_name,
+        company=payload.company_name,
+        contacts=[(item.kind, item.value) for item in payload.contact_points],
+        address=place.raw if place else "",
+        city=place.city if place else "",
+        birthday=payload.birthday,
+        id_number=payload.id_number,
+    )
+    return candidates_out(user, likely_duplicates(user, entered))
 
 
 @router.post("/dedup/runs", response={202: RunOut, **ERRORS})

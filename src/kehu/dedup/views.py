@@ -24,6 +24,7 @@ from kehu.customers.models import Customer
 from kehu.customers.rendering import customer_out, masked_name, may_see_names
 from kehu.dedup import merge as merging
 from kehu.dedup import selectors
+from kehu.dedup.check import Entered, candidates_out, likely_duplicates
 from kehu.dedup.models import MatchGroup, SurvivorRule
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start
 from kehu.web.pages import not_found_for_refusals, page_user, show_errors
@@ -312,3 +313,22 @@ def merge_detail(request: HttpRequest, merge_id: str) -> HttpResponse:
         "may_undo": merge.undone_at is None and allows(user, ObjectType.CUSTOMER, Action.ARCHIVE),
     }
     return render(request, "dedup/merge.html", context)
+
+
+@login_required
+@not_found_for_refusals
+@require_POST
+def duplicate_hints(request: HttpRequest) -> HttpResponse:
+    """While a customer is being entered (the new-customer form posts its fields on each change): who is
+    probably the same person, with why, before anything is saved."""
+    user = page_user(request)
+    data = request.POST
+    contacts = [(kind, data.get(kind, "")) for kind in ("mobile", "email") if data.get(kind, "").strip()]
+    entered = Entered(
+        name=data.get("display_name", "")[:200],
+        company=data.get("company_name", "")[:200],
+        contacts=contacts,
+        address=data.get("address", "")[:300],
+    )
+    found = likely_duplicates(user, entered) if entered.name.strip() or contacts else []
+    return render(request, "dedup/_hints.html", {"candidates": candidates_out(user, found)})
