@@ -79,3 +79,29 @@ def test_the_api_checks_before_and_answers_after_creating(as_alice: Api, base: d
     duplicates = created.json()["possible_duplicates"]
     assert {item["id"] for item in duplicates} == {str(base["zhangwei"].public_id), str(base["namesake"].public_id)}
     assert created.json()["id"] not in {item["id"] for item in duplicates}
+
+
+def test_import_policy_creates_links_or_skips_likely_duplicates(alice: User, base: dict[str, Customer]) -> None:
+    """A trade-fair row for 章伟 of 海天贸易 matches no key; the policy decides what happens to it."""
+    from kehu.customers.bulk import ImportRow, customers_import_batch
+
+    def row(email: str = "zw@haitian.cn") -> ImportRow:
+        return ImportRow(
+            7,
+            values={"display_name": "章伟", "company_name": "海天贸易", "job_title": "经理"},
+            contact_points=[ContactPointInput("email", email)],
+        )
+
+    count = Customer.objects.count()
+    skipped = customers_import_batch(actor=alice, rows=[row()], likely="skip")[0]
+    assert skipped.action == "failed"
+    assert str(base["zhangwei"].public_id) in skipped.errors[0].reason
+    assert "name sounds the same" in skipped.errors[0].reason
+    linked = customers_import_batch(actor=alice, rows=[row()], likely="link")[0]
+    assert (linked.action, linked.customer_id) == ("updated", base["zhangwei"].pk)
+    assert Customer.objects.get(pk=base["zhangwei"].pk).job_title == "经理"
+    assert Customer.objects.count() == count
+    assert customers_import_batch(actor=alice, rows=[row()], likely="create")[0].action == "unchanged"  # by its key now
+    created = customers_import_batch(actor=alice, rows=[row("zhang.wei@fair.cn")], likely="create")[0]
+    assert created.action == "created"
+    assert Customer.objects.count() == count + 1

@@ -51,6 +51,15 @@ class MatchPolicy(models.TextChoices):
     SKIP = "skip", _("Leave the customer as it is")
 
 
+class LikelyPolicy(models.TextChoices):
+    """What a row matching no key does when it is probably an existing customer (kehu.dedup.check): a name that
+    sounds the same with the same company, city or birthday."""
+
+    CREATE = "create", _("Create a new customer anyway")
+    LINK = "link", _("Treat it as that customer (update it by the rule above)")
+    SKIP = "skip", _("Leave the row out, with the reason in the report")
+
+
 @dataclass
 class ImportRow:
     """One row of a file, read into what `customer_create` takes."""
@@ -153,17 +162,25 @@ def _existing_matches(built: Sequence[_Built]) -> dict[str, int]:
 
 
 def customers_import_batch(
-    *, actor: User, rows: Sequence[ImportRow], policy: str = MatchPolicy.FILL_BLANKS, import_batch: str = ""
+    *,
+    actor: User,
+    rows: Sequence[ImportRow],
+    policy: str = MatchPolicy.FILL_BLANKS,
+    import_batch: str = "",
+    likely: str = LikelyPolicy.CREATE,
 ) -> list[ImportOutcome]:
     """Create or update a customer per row; returns each row's outcome in order. Runs in one transaction.
 
     A row matching an existing customer on a key updates it by `policy` (or leaves it); a row matching two
     different customers, a customer the actor may not change, or a person erased at their request is refused
     with the reason. Rows of the same batch that share a key update the customer the first one created.
+    A row matching no key that is probably an existing customer is created, linked to it or left out by `likely`.
     """
     require(actor, ObjectType.CUSTOMER, Action.CREATE)
     if policy not in MatchPolicy.values:
         raise ValueError(f"unknown match policy {policy!r}")
+    if likely not in LikelyPolicy.values:
+        raise ValueError(f"unknown policy for likely duplicates {likely!r}")
     from kehu.privacy.selectors import erased_indexes  # privacy builds on customers; the reverse is this one read
 
     with transaction.atomic():
@@ -216,6 +233,8 @@ def customers_import_batch(
                 creating.append(item)
                 for key in item.keys:
                     pending[key] = item
+        if likely != LikelyPolicy.CREATE:
+            creating = _likely(actor, creating, likely, positions, outcomes, updates)
         _create(actor, creating)
         for item in creating:
             outcomes[positions[id(item.row)]] = ImportOutcome(item.row.number, "created", item.customer.pk)
@@ -224,6 +243,50 @@ def customers_import_batch(
             customer_id = same_as.customer.pk if same_as is not None else item.customer.pk
             outcomes[position] = _update(actor, customer_id, item, policy)
         return [outcomes[position] for position in range(len(rows))]
+
+
+def _likely(
+    actor: User,
+    creating: list[_Built],
+    likely: str,
+    positions: dict[int, int],
+    outcomes: dict[int, ImportOutcome],
+    updates: list[tuple[int, _Built]],
+) -> list[_Built]:
+    """Rows about to create a customer that is probably one already there: linked to it or left out."""
+    from kehu.dedup.check import Entered, likely_duplicates  # dedup builds on customers; this one read goes back
+
+    kept: list[_Built] = []
+    for item in creating:
+        customer = item.customer
+        entered = Entered(
+            name=customer.display_name,
+            company=customer.company_name,
+            contacts=[(point.kind, point.value) for point in item.points],
+            city=item.places[0].city if item.places else "",
+            birthday=customer.birthday,
+        )
+        found = likely_duplicates(actor, entered)
+        if not found:
+            kept.append(item)
+            continue
+        best = found[0]
+        position = positions[id(item.row)]
+        reasons = "、".join(best.reasons)
+        if likely == LikelyPolicy.SKIP:
+            outcomes[position] = _refused(
+                item,
+                gettext("probably customer %(id)s already (%(reasons)s); left out as chosen")
+                % {"id": best.customer.public_id, "reasons": reasons},
+            )
+        elif best.customer.pk not in set(_changeable(actor, [best.customer.pk])):
+            outcomes[position] = _refused(
+                item, gettext("probably a customer you may not change; ask its owner or a manager")
+            )
+        else:
+            item.customer.pk = best.customer.pk
+            updates.append((position, item))
+    return kept
 
 
 def _identifying(item: _Built) -> list[str]:

@@ -48,6 +48,9 @@ class ImportIn(Schema):
     import_type: Literal["customers", "products", "orders", "interactions"] = "customers"
     mapping: dict[str, str] | None = Field(None, description="column → field; omitted columns are guessed")
     policy: Literal["fill_blanks", "overwrite", "skip"] = "fill_blanks"
+    duplicates: Literal["create", "link", "skip"] = Field(
+        "create", description="a row matching no key but probably an existing customer: create, link or skip it"
+    )
     on_error: Literal["skip", "stop"] = "skip"
     dry_run: bool = False
     encoding: str = Field("", max_length=30, description="CSV only; empty = detected")
@@ -141,6 +144,7 @@ def import_create(request: HttpRequest, payload: ImportIn) -> Status[dict[str, A
         mapping=mapping,
         import_type=payload.import_type,
         policy=payload.policy,
+        duplicates=payload.duplicates,
         on_error=payload.on_error,
         dry_run=payload.dry_run,
         encoding=payload.encoding,

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from kehu.customers.bulk import MatchPolicy
+from kehu.customers.bulk import LikelyPolicy, MatchPolicy
 from kehu.ingest.mapping import IGNORE, Target
 from kehu.ingest.models import ErrorPolicy, ImportType
 
@@ -48,6 +48,14 @@ class MappingForm(forms.Form):
         label=_("A row whose phone, email or external id matches an existing customer"),
         choices=MatchPolicy.choices,
         initial=MatchPolicy.FILL_BLANKS,
+        widget=forms.RadioSelect,
+    )
+    duplicates = forms.ChoiceField(
+        label=_(
+            "A row matching no key but probably an existing customer (same-sounding name and company, city or birthday)"
+        ),
+        choices=LikelyPolicy.choices,
+        initial=LikelyPolicy.CREATE,
         widget=forms.RadioSelect,
     )
     on_error = forms.ChoiceField(

@@ -271,6 +271,7 @@ def _customers_writer(job: Job) -> Writer:
             rows=rows,
             policy=job.params.get("policy", "fill_blanks"),
             import_batch=f"job:{job.public_id}",
+            likely=job.params.get("duplicates", "create"),
         )
 
     return write

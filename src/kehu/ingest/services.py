@@ -19,7 +19,7 @@ from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.exports import csv_bytes, spreadsheet_safe
 from kehu.core.jobs import job_submit
 from kehu.core.models import Job
-from kehu.customers.bulk import MatchPolicy
+from kehu.customers.bulk import LikelyPolicy, MatchPolicy
 from kehu.ingest.files import FileProblem, table_open, upload_plain
 from kehu.ingest.mapping import auto_map, mapping_check
 from kehu.ingest.models import ErrorPolicy, ImportIssue, ImportTemplate, ImportType, Upload
@@ -32,6 +32,7 @@ def import_start(
     mapping: Mapping[str, str],
     import_type: str = ImportType.CUSTOMERS,
     policy: str = MatchPolicy.FILL_BLANKS,
+    duplicates: str = LikelyPolicy.CREATE,
     on_error: str = ErrorPolicy.SKIP,
     dry_run: bool = False,
     encoding: str = "",
@@ -44,6 +45,8 @@ def import_start(
         errors.append(("import_type", _("must be one of %(choices)s") % {"choices": ", ".join(ImportType.values)}))
     if policy not in MatchPolicy.values:
         errors.append(("policy", _("must be one of %(choices)s") % {"choices": ", ".join(MatchPolicy.values)}))
+    if duplicates not in LikelyPolicy.values:
+        errors.append(("duplicates", _("must be one of %(choices)s") % {"choices": ", ".join(LikelyPolicy.values)}))
     if on_error not in ErrorPolicy.values:
         errors.append(("on_error", _("must be one of %(choices)s") % {"choices": ", ".join(ErrorPolicy.values)}))
     try:
@@ -68,6 +71,7 @@ def import_start(
                 "import_type": import_type,
                 "mapping": dict(mapping),
                 "policy": policy,
+                "duplicates": duplicates,
                 "on_error": on_error,
                 "dry_run": dry_run,
                 "encoding": encoding,

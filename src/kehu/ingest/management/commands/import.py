@@ -13,7 +13,7 @@ from kehu.accounts.models import User
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.core.models import Job, JobState
 from kehu.core.progress import job_run_with_bar
-from kehu.customers.bulk import MatchPolicy
+from kehu.customers.bulk import LikelyPolicy, MatchPolicy
 from kehu.ingest.files import FileProblem, table_open, upload_plain, upload_store
 from kehu.ingest.mapping import auto_map
 from kehu.ingest.models import ErrorPolicy, ImportType
@@ -32,6 +32,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--encoding", default="", help="CSV encoding (default: detected; utf-8, gb18030…)")
         parser.add_argument("--policy", default=MatchPolicy.FILL_BLANKS, choices=MatchPolicy.values)
+        parser.add_argument(
+            "--duplicates",
+            default=LikelyPolicy.CREATE,
+            choices=LikelyPolicy.values,
+            help="a row matching no key but probably an existing customer: create it, link it to that one, or skip it",
+        )
         parser.add_argument("--on-error", default=ErrorPolicy.SKIP, choices=ErrorPolicy.values)
         parser.add_argument("--source-system", default="", help="where the file comes from (for external ids)")
         parser.add_argument("--dry-run", action="store_true", help="check everything and write nothing")
@@ -76,6 +82,7 @@ class Command(BaseCommand):
                 mapping=mapping,
                 import_type=options["import_type"],
                 policy=options["policy"],
+                duplicates=options["duplicates"],
                 on_error=options["on_error"],
                 dry_run=options["dry_run"],
                 encoding=options["encoding"],
