@@ -76,7 +76,7 @@ def chinese_set(entities: int, seed: int) -> tuple[list[dict[str, Any]], dict[in
                 "district": row["district"],
                 "street": row["street"],
                 "birthday": row["birthday"],
-                "id_key": "",
+                "id_key": row["id_number"],
                 "external_id": row["external_id"],
             }
         )

@@ -12,7 +12,10 @@ the way a second entry of the same person is changed in real life, one to three 
 - a missing phone, email, address, birthday or company; a reformatted phone (138-1234-5678,
   +86 138 1234 5678, 0086…) or one digit mistyped; a new email or one with a typo;
 - a moved address (another street or district of the same city, or another city);
-- the company written another way (腾讯 / 深圳市腾讯计算机系统有限公司 / 腾讯科技（深圳）有限公司).
+- the company written another way (腾讯 / 深圳市腾讯计算机系统有限公司 / 腾讯科技（深圳）有限公司);
+- what makes it hard: a new mobile or email altogether, a birthday with one digit wrong or day and month
+  swapped, a given-name character mistyped as another that does not sound the same (张伟 → 张传), an ID
+  number (a quarter of the people have one) missing or with one digit wrong.
 
 Hard negatives are built in: common names repeat (several different 张伟 in one city), colleagues share a
 company and its address, family members share a surname, street and landline-free households.
@@ -60,8 +63,8 @@ COMPANIES = [
 MOBILE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159",
                    "166", "176", "177", "180", "181", "186", "187", "188", "189", "198", "199"]  # fmt: skip
 DOMAINS = ["qq.com", "163.com", "126.com", "gmail.com", "sina.com", "outlook.com", "foxmail.com"]
-FIELDS = ["external_id", "name", "gender", "birthday", "mobile", "email", "company", "province", "city", "district",
-          "street", "truth_entity"]  # fmt: skip
+FIELDS = ["external_id", "name", "gender", "birthday", "id_number", "mobile", "email", "company", "province", "city",
+          "district", "street", "truth_entity"]  # fmt: skip
 
 
 def _pinyin(text: str) -> list[str]:
@@ -107,6 +110,7 @@ class Generator:
             "given": given,
             "gender": rng.choice(["男", "女"]),
             "birthday": f"{rng.randint(1955, 2003)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "id_number": "",
             "mobile": self.mobile(),
             "email": f"{user}{rng.randint(1, 9999)}@{rng.choice(DOMAINS)}",
             "company": f"{city}{company}{kind}有限公司" if rng.random() < 0.7 else "",
@@ -119,6 +123,10 @@ class Generator:
         if household:
             for key in ("province", "city", "district", "street"):
                 record[key] = household[key]
+        if rng.random() < 0.25:
+            region = f"{rng.randint(110000, 659999)}"
+            body = region + record["birthday"].replace("-", "") + f"{rng.randint(0, 999):03d}"
+            record["id_number"] = body + _id_check(body)
         return record
 
     # ---- the ways a second record of the same person differs ----------------------------------------
@@ -128,7 +136,8 @@ class Generator:
         copy = dict(person)
         changes = rng.sample(
             [self.homophone, self.traditional, self.pinyin, self.swapped, self.spaced, self.missing, self.missing,
-             self.phone_format, self.phone_typo, self.email_change, self.moved, self.company_variant],
+             self.phone_format, self.phone_typo, self.email_change, self.moved, self.company_variant,
+             self.new_phone, self.new_email, self.birthday_typo, self.char_typo, self.id_change],
             k=rng.choice([1, 1, 2, 2, 3]),
         )  # fmt: skip
         copy["name"] = copy["family"] + copy["given"]
@@ -202,6 +211,39 @@ class Generator:
             street=f"{self.rng.choice(streets)}{self.rng.randint(1, 999)}号",
         )
 
+    def new_phone(self, record: dict[str, str]) -> None:
+        record["mobile"] = self.mobile()
+
+    def new_email(self, record: dict[str, str]) -> None:
+        if record["email"]:
+            record["email"] = (
+                f"{record['email'].partition('@')[0][:3]}{self.rng.randint(10, 99)}@{self.rng.choice(DOMAINS)}"
+            )
+
+    def birthday_typo(self, record: dict[str, str]) -> None:
+        year, month, day = record["birthday"].split("-") if record["birthday"] else ("", "", "")
+        if not year:
+            return
+        if self.rng.random() < 0.5 and int(day) <= 12:
+            record["birthday"] = f"{year}-{day}-{month}"  # day and month swapped
+        else:
+            record["birthday"] = f"{year}-{month}-{(int(day) % 28) + 1:02d}"
+
+    def char_typo(self, record: dict[str, str]) -> None:
+        given = record["given"]
+        index = self.rng.randrange(len(given))
+        record["given"] = given[:index] + self.rng.choice(GIVEN) + given[index + 1 :]
+        record["name"] = record["family"] + record["given"]
+
+    def id_change(self, record: dict[str, str]) -> None:
+        number = record["id_number"]
+        if number:
+            if self.rng.random() < 0.5:
+                record["id_number"] = ""
+            else:
+                index = self.rng.randrange(6, 17)
+                record["id_number"] = number[:index] + str((int(number[index]) + 1) % 10) + number[index + 1 :]
+
     def company_variant(self, record: dict[str, str]) -> None:
         found = next(((name, kind) for name, kind in COMPANIES if name in record["company"]), None)
         if found:
@@ -210,6 +252,12 @@ class Generator:
             record["company"] = self.rng.choice(
                 [name, f"{name}{kind}", f"{name}科技（{city}）有限公司", f"{name}{kind}股份有限公司"]
             )
+
+
+def _id_check(body: str) -> str:
+    """The check character of a resident ID number (GB 11643)."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
 def generate(entities: int, seed: int, duplicate_share: float = 0.3) -> list[dict[str, str]]:
@@ -237,6 +285,7 @@ def generate(entities: int, seed: int, duplicate_share: float = 0.3) -> list[dic
                     "name": copy["name"],
                     "gender": copy["gender"],
                     "birthday": copy["birthday"],
+                    "id_number": copy["id_number"],
                     "mobile": copy["mobile"],
                     "email": copy["email"],
                     "company": copy["company"],

@@ -78,3 +78,31 @@ def test_a_base_where_no_two_share_a_phone_still_learns_and_keeps_every_comparis
     assert [c["output_column_name"] for c in result.model["comparisons"]] == [
         "name", "phone", "email", "company", "address", "birthday", "id_number",
     ]  # fmt: skip
+
+
+def test_the_shipped_model_has_the_comparisons_and_levels_of_the_settings() -> None:
+    """Small bases score with default_model.json: it must describe the comparisons linkage_settings makes, level
+    by level, or its m probabilities would be read against the wrong levels (regenerate it with
+    `bench/bench_dedup.py --save-model` after changing the settings)."""
+    from kehu.dedup.linkage import default_model, linkage_settings
+
+    def levels(comparisons: list[dict[str, object]]) -> list[tuple[object, list[object]]]:
+        return [
+            (c["output_column_name"], [level.get("label_for_charts") for level in c["comparison_levels"]])  # type: ignore[union-attr]
+            for c in comparisons
+        ]
+
+    settings = linkage_settings().get_settings("duckdb").as_dict()
+    shipped = default_model()
+    assert levels(shipped["comparisons"]) == levels(settings["comparisons"])
+    trained = {
+        level["label_for_charts"]: (level.get("m_probability"), level.get("u_probability"))
+        for c in shipped["comparisons"]
+        for level in c["comparison_levels"]
+        if not level.get("is_null_level")
+    }
+    for label in ("same name", "name sounds the same", "same phone", "same email", "same ID number", "same birthday"):
+        m, u = trained[label]
+        assert 0 < m <= 1, label
+        assert 0 < u < 0.01, label  # a key shared by chance is rare
+        assert m / u > 100, label  # and strong evidence of one person

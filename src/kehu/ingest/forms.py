@@ -56,6 +56,7 @@ class MappingForm(forms.Form):
         ),
         choices=LikelyPolicy.choices,
         initial=LikelyPolicy.CREATE,
+        required=False,  # a form posted without it (an older page, a script) creates, as before
         widget=forms.RadioSelect,
     )
     on_error = forms.ChoiceField(

@@ -24,6 +24,7 @@ from kehu.core.errors import NotFoundError, ServiceValidationError
 from kehu.core.exports import attachment
 from kehu.core.jobs import job_cancel
 from kehu.core.models import Job, JobState
+from kehu.customers.bulk import LikelyPolicy
 from kehu.ingest.exports import FORMATS, export_file, export_start
 from kehu.ingest.files import FileProblem, preview, upload_plain, upload_store
 from kehu.ingest.forms import MappingForm, UploadForm
@@ -110,7 +111,7 @@ def import_map(request: HttpRequest, upload_id: str) -> HttpResponse:
                 mapping=mapping,
                 import_type=import_type,
                 policy=form.cleaned_data["policy"],
-                duplicates=form.cleaned_data["duplicates"],
+                duplicates=form.cleaned_data["duplicates"] or LikelyPolicy.CREATE,
                 on_error=form.cleaned_data["on_error"],
                 dry_run="dry_run" in request.POST,
                 encoding=form.cleaned_data["encoding"],
