@@ -282,3 +282,23 @@ def test_merged_record_keys_lead_import_to_the_survivor(alice: User) -> None:
     assert [(o.action, o.customer_id) for o in outcomes] == [("updated", one.pk), ("unchanged", one.pk)]
     assert Customer.objects.get(pk=one.pk).job_title == "店长"
     assert Customer.objects.count() == 2
+
+
+def test_erasing_the_survivor_erases_the_records_merged_into_it(
+    alice: User, pair: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """The merged records are the same person: a deletion request erases them too, and the merge forgets them."""
+    from kehu.privacy.services import subject_erase, subject_request_open
+
+    first, second = (Customer.objects.get(public_id=item["id"]) for item in pair)
+    merge = customers_merge(actor=alice, survivor=first, others=[second])
+    admin = User.objects.get(username="root")  # made by the products fixture
+    request = subject_request_open(actor=admin, customer=first, kind="deletion", received_through="电话")
+    subject_erase(actor=admin, request=request)
+    merged = Customer.objects.get(pk=second.pk)
+    assert merged.erased_at is not None
+    assert "張偉" not in merged.display_name
+    assert not any("13812345678" in point.value for point in merged.contact_points.all())  # the parked mobile too
+    assert Merge.objects.get(pk=merge.pk).snapshot == ""
+    with pytest.raises(ServiceValidationError, match="erased"):
+        merge_undo(actor=admin, merge=Merge.objects.get(pk=merge.pk))

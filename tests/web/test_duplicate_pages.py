@@ -104,6 +104,15 @@ def test_other_team_and_roles_get_404(alice: User, charlie: User, twins: list[Cu
     assert outsider.post(f"/duplicates/groups/{group.pk}/merge/", {"include": []}).status_code == 404
     assert outsider.post(f"/duplicates/groups/{group.pk}/not-same/").status_code == 404
     assert MatchGroup.objects.get(pk=group.pk).state == GroupState.OPEN
+    merged = signed_in(alice).post(
+        f"/duplicates/groups/{group.pk}/merge/",
+        {"include": [str(t.public_id) for t in twins[:2]], "survivor": str(twins[0].public_id)},
+    )
+    merge = Merge.objects.get()
+    assert merged.url == f"/duplicates/merges/{merge.public_id}/"
+    assert outsider.get(merged.url).status_code == 404
+    assert outsider.post(merged.url).status_code == 404  # no undo of another team's merge
+    assert Merge.objects.get().undone_at is None
     analyst = signed_in(make_user("ana", Role.ANALYST))
     assert analyst.get("/duplicates/").status_code == 404
     admin = signed_in(make_user("root", Role.ADMIN))

@@ -520,9 +520,14 @@ def link(
     linker.training.estimate_probability_two_random_records_match(
         [block_on(column) for column in ("phone", "email", "id_key")], recall=0.7
     )
-    if not linker._settings_obj._probability_two_random_records_match:
+    prior = linker._settings_obj._probability_two_random_records_match
+    if not prior:
         # No two records share a key: expect one duplicate in the whole base rather than none at all.
-        linker._settings_obj._probability_two_random_records_match = 1 / max(2, rows * (rows - 1) / 2)
+        prior = 1 / max(2, rows * (rows - 1) / 2)
+    # In a handful of customers a single shared phone makes the estimate huge (3 customers, 2 sharing a phone:
+    # 0.48), and then a shared street alone joins a couple; two customers taken at random are one person far
+    # more rarely than one time in a thousand in any real base.
+    linker._settings_obj._probability_two_random_records_match = min(prior, PRIOR_CAP)
     if learn:
         # A small base's u probabilities from its own few pairs say little (three customers, two sharing a phone,
         # would make a shared phone look common): it keeps the shipped model's.
@@ -582,6 +587,7 @@ def _weights_summary(con: Any, table: str) -> tuple[int, list[tuple[int, int]]]:
 # No level is impossible for a duplicate: a level that training never saw among duplicates (a birthday typed
 # one digit wrong, say) keeps this m probability instead of ~0, which would veto every pair showing it.
 M_FLOOR = 0.005
+PRIOR_CAP = 0.001
 
 
 def _floor_m(linker: Any) -> None:

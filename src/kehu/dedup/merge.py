@@ -396,6 +396,10 @@ def merge_undo(*, actor: User, merge: Merge) -> Merge:
     merge = Merge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
         raise ServiceValidationError.single("merge", gettext("was already undone"))
+    if not merge.snapshot:
+        raise ServiceValidationError.single(
+            "merge", gettext("cannot be undone: the person was erased since, and what undid it with them")
+        )
     merged_ids = list(merge.merged.values_list("pk", flat=True))
     ids = {merge.survivor_id, *merged_ids}
     locked = {customer.pk: customer for customer in _check_scope(actor, ids, merged_ok=True)}
@@ -441,6 +445,13 @@ def merge_undo(*, actor: User, merge: Merge) -> Merge:
         ],
     )
     return merge
+
+
+def merges_forget(customer_ids: Sequence[int]) -> int:
+    """After an erasure: the merges of these people keep no copy of their data, and can no longer be undone."""
+    merges = Merge.objects.filter(undone_at__isnull=True).exclude(snapshot="")
+    touched = merges.filter(survivor_id__in=customer_ids) | merges.filter(merged__in=customer_ids)
+    return Merge.objects.filter(pk__in=touched.values("pk")).update(snapshot="")
 
 
 @transaction.atomic

@@ -68,6 +68,9 @@ def _weight_chart(job: Job | None) -> dict[str, Any] | None:
     if job is None or job.state != JobState.SUCCEEDED or not job.result.get("weight_histogram"):
         return None
     histogram = job.result["weight_histogram"]
+    counts = [count for _weight, count in histogram]
+    # A log scale shows the few duplicates beside the mass of different people; a small base needs none.
+    y_axis = {"type": "log", "min": 1} if max(counts) > 100 else {"type": "value", "minInterval": 1}
     return {
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 48, "right": 16, "top": 24, "bottom": 40},
@@ -78,8 +81,8 @@ def _weight_chart(job: Job | None) -> dict[str, Any] | None:
             "nameGap": 26,
             "data": [str(weight) for weight, _count in histogram],
         },
-        "yAxis": {"type": "log", "name": _("pairs"), "min": 1},
-        "series": [{"type": "bar", "data": [count for _weight, count in histogram], "name": _("pairs")}],
+        "yAxis": {**y_axis, "name": _("pairs")},
+        "series": [{"type": "bar", "data": counts, "name": _("pairs")}],
     }
 
 

@@ -450,6 +450,17 @@ def _erase(actor: User | None, customers: Sequence[Customer], *, reason: str) ->
     transaction.on_commit(lambda: erasure_journal_append(journal))
 
 
+def merged_records_of(customer: Customer) -> list[Customer]:
+    """Every customer merged into this one, directly or through merges of merges."""
+    found: list[Customer] = []
+    frontier = [customer.pk]
+    while frontier:
+        step = list(Customer.objects.filter(merged_into__in=frontier, erased_at__isnull=True))
+        found += step
+        frontier = [record.pk for record in step]
+    return found
+
+
 def erasure_journal_append(entries: list[dict[str, str]]) -> None:
     """Note erasures outside the database, so that `kehu restore` of an older backup erases them again."""
     path = settings.KEHU_ERASURE_JOURNAL
@@ -466,7 +477,12 @@ def subject_erase(*, actor: User, request: SubjectRequest) -> SubjectRequest:
     customer = _require_open(request, SubjectRequestKind.DELETION)
     if customer.erased_at is not None:
         raise ServiceValidationError.single("customer", gettext("this person was erased already"))
-    _erase(actor, [customer], reason="subject_request")
+    # The records merged into this one are the same person (kehu.dedup.merge keeps them for its undo).
+    people = [customer, *merged_records_of(customer)]
+    _erase(actor, people, reason="subject_request")
+    from kehu.dedup.merge import merges_forget  # dedup builds on customers and privacy; this one call goes back
+
+    merges_forget([person.pk for person in people])
     outcome = (
         "erased: contact points, addresses, names, ID and bank numbers, custom fields and the text of interactions "
         "and returns removed; orders kept anonymised for the accounts; tombstones refuse re-imports. Backups made "
