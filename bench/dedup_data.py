@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 FAMILY = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 FAMILY_WEIGHTS = [max(1, 60 - 1.2 * i) for i in range(len(FAMILY))]
@@ -73,10 +75,15 @@ def _pinyin(text: str) -> list[str]:
     return list(lazy_pinyin(text, style=Style.NORMAL))
 
 
-def _traditional(text: str) -> str:
+@lru_cache(maxsize=1)
+def _to_traditional() -> Any:
     import opencc
 
-    return str(opencc.OpenCC("s2t").convert(text))
+    return opencc.OpenCC("s2t")  # loading its dictionaries takes milliseconds: once, not per record
+
+
+def _traditional(text: str) -> str:
+    return str(_to_traditional().convert(text))
 
 
 class Generator:
