@@ -35,10 +35,6 @@ COMPARISON_LABELS = {
 }
 
 
-def _outside(user: User) -> QuerySet[Customer]:
-    return Customer.objects.exclude(scope_q(user))
-
-
 def groups_for_user(user: User, state: str | None = GroupState.OPEN) -> QuerySet[MatchGroup]:
     """Groups in `state` (any if None) whose live customers the user may all change, most confident first."""
     customers_for_user(user, Action.CHANGE)  # refuses a role that may not change customers
@@ -46,7 +42,10 @@ def groups_for_user(user: User, state: str | None = GroupState.OPEN) -> QuerySet
     groups = MatchGroup.objects.all() if state is None else MatchGroup.objects.filter(state=state)
     groups = groups.annotate(live=Count("customers", filter=live)).filter(live__gte=2)
     if scope_q(user) != Q():
-        groups = groups.exclude(customers__in=_outside(user).filter(merged_into__isnull=True))
+        # Through the group memberships (few), not the customers outside the scope (most of a large base).
+        memberships = MatchGroup.customers.through.objects.filter(customer__merged_into__isnull=True)
+        outside = memberships.exclude(scope_q(user, prefix="customer__")).values("matchgroup_id")
+        groups = groups.exclude(pk__in=outside)
     return groups.order_by("-confidence", "id")
 
 
