@@ -86,16 +86,14 @@ def likely_duplicates(actor: User, entered: Entered, *, exclude: int | None = No
     if indexes:
         # From the few contact points with these values to their customers, scope applied on the join: a
         # `customer__in=<scope>` subquery made SQLite list a rep's 300,000 customers on every check.
-        points = (
-            ContactPoint.objects.filter(
-                scope_q(actor, prefix="customer__"),
-                value_index__in=indexes,
-                customer__merged_into__isnull=True,
-                customer__erased_at__isnull=True,
-            )
-            .exclude(customer_id=exclude)
-            .select_related("customer")
-        )
+        points = ContactPoint.objects.filter(
+            scope_q(actor, prefix="customer__"),
+            value_index__in=indexes,
+            customer__merged_into__isnull=True,
+            customer__erased_at__isnull=True,
+        ).select_related("customer")
+        if exclude is not None:
+            points = points.exclude(customer_id=exclude)
         for point in points[: SHOWN * 4]:
             add(point.customer, _(_KEY_REASONS[indexes[point.value_index]]), key=True)
     if entered.id_number.strip():
