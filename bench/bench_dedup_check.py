@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from common import arguments, percentile, run_backends, sample_customers
+from common import arguments, percentile, run_backends, runs_summary, sample_customers
 
 KINDS = ("mobile", "pinyin_and_city", "name_only", "new_person")
 
@@ -97,11 +97,8 @@ def child(args: argparse.Namespace) -> None:
         "checks_per_run": args.requests,
     }
     for label, values in measures.items():
-        counts = [count for value in values for count in value["queries"]]
         summary[label] = {
-            "p50_ms": round(statistics.median(v["p50"] for v in values), 2),
-            "p95_ms": round(statistics.median(v["p95"] for v in values), 2),
-            "queries_max": max(counts),
+            **runs_summary(values),
             "found_the_customer": round(statistics.median(found_share[label]), 3),
         }
     print("RESULT " + json.dumps(summary, ensure_ascii=False), flush=True)

@@ -24,11 +24,10 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import time
 from typing import Any
 
-from common import arguments, percentile, query_mix, run_backends, sample_customers
+from common import arguments, percentile, query_mix, run_backends, runs_summary, sample_customers
 
 HEAVY_EXTERNAL_ID = "bench-360-heavy"
 HEAVY_ORDERS = 200
@@ -206,13 +205,7 @@ def child(args: argparse.Namespace) -> None:
         "requests_per_run": args.requests,
     }
     for label, values in measures.items():
-        counts = [count for value in values for count in value["queries"]]
-        summary[label] = {
-            "p50_ms": round(statistics.median(v["p50"] for v in values), 2),
-            "p95_ms": round(statistics.median(v["p95"] for v in values), 2),
-            "queries_min": min(counts),
-            "queries_max": max(counts),
-        }
+        summary[label] = runs_summary(values)
     print("RESULT " + json.dumps(summary))
 
 

@@ -33,6 +33,20 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def runs_summary(values: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs of one measure ({"p50", "p95", "queries"} each) as reported: the median of the runs' p50 and p95,
+    and the fewest and most queries seen."""
+    import statistics
+
+    counts = [count for value in values for count in value["queries"]]
+    return {
+        "p50_ms": round(statistics.median(v["p50"] for v in values), 2),
+        "p95_ms": round(statistics.median(v["p95"] for v in values), 2),
+        "queries_min": min(counts),
+        "queries_max": max(counts),
+    }
+
+
 def bench_key(name: str) -> str:
     """A key file under var/bench/, made once so that a loaded database can be measured again (--skip-load)."""
     path = BENCH_DIR / name

@@ -410,15 +410,7 @@ def possible_duplicates(user: User, customer: CustomerModel) -> list[dict[str, A
     one read goes the other way."""
     from kehu.dedup.check import Entered, candidates_out, likely_duplicates
 
-    place = customer.addresses.first()
-    entered = Entered(
-        name=customer.display_name,
-        company=customer.company_name,
-        contacts=[(point.kind, point.value) for point in customer.contact_points.all()],
-        city=place.city if place else "",
-        birthday=customer.birthday,
-        id_number=customer.id_number,
-    )
+    entered = Entered.of(customer, list(customer.contact_points.all()), list(customer.addresses.all()))
     return candidates_out(user, likely_duplicates(user, entered, exclude=customer.pk))
 
 

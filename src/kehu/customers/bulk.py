@@ -258,15 +258,7 @@ def _likely(
 
     kept: list[_Built] = []
     for item in creating:
-        customer = item.customer
-        entered = Entered(
-            name=customer.display_name,
-            company=customer.company_name,
-            contacts=[(point.kind, point.value) for point in item.points],
-            city=item.places[0].city if item.places else "",
-            birthday=customer.birthday,
-        )
-        found = likely_duplicates(actor, entered)
+        found = likely_duplicates(actor, Entered.of(item.customer, item.points, item.places))
         if not found:
             kept.append(item)
             continue
@@ -279,7 +271,7 @@ def _likely(
                 gettext("probably customer %(id)s already (%(reasons)s); left out as chosen")
                 % {"id": best.customer.public_id, "reasons": reasons},
             )
-        elif best.customer.pk not in set(_changeable(actor, [best.customer.pk])):
+        elif not _changeable(actor, [best.customer.pk]):
             outcomes[position] = _refused(
                 item, gettext("probably a customer you may not change; ask its owner or a manager")
             )

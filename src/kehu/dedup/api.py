@@ -16,12 +16,11 @@ from kehu.core.api_support import ErrorOut, request_user
 from kehu.core.errors import ServiceValidationError
 from kehu.customers.api import PossibleDuplicateOut
 from kehu.customers.models import Customer
-from kehu.customers.rendering import customer_out, may_see_names
-from kehu.customers.selectors import customer_get_for_user, customers_for_user
+from kehu.customers.selectors import customer_get_for_user
 from kehu.dedup import merge as merging
 from kehu.dedup import selectors
 from kehu.dedup.check import Entered, candidates_out, likely_duplicates
-from kehu.dedup.models import GroupState, MatchGroup, Merge
+from kehu.dedup.models import DedupPolicy, GroupState, MatchGroup, Merge
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start
 
 router = Router(tags=["duplicates"])
@@ -150,6 +149,14 @@ def _merge_out(merge: Merge) -> dict[str, Any]:
     }
 
 
+def _policy_out(policy: DedupPolicy) -> dict[str, Any]:
+    return {
+        "auto_merge_threshold": policy.auto_merge_threshold,
+        "rule": policy.rule,
+        "trusted_sources": policy.trusted_sources,
+    }
+
+
 def _group_summary(group: MatchGroup, ids: list[uuid.UUID]) -> dict[str, Any]:
     return {"id": group.pk, "confidence": group.confidence, "size": len(ids), "state": group.state, "customers": ids}
 
@@ -183,31 +190,24 @@ def dedup_groups_list(
 ) -> list[dict[str, Any]]:
     user = request_user(request)
     groups = list(selectors.groups_for_user(user, state)[: max(1, min(limit, 500))])
-    visible = customers_for_user(user, Action.CHANGE)
-    members: dict[int, list[uuid.UUID]] = {group.pk: [] for group in groups}
-    through = Customer.match_groups.through.objects.filter(matchgroup_id__in=members, customer__in=visible)
-    for group_id, public_id in through.values_list("matchgroup_id", "customer__public_id").order_by("customer_id"):
-        members[group_id].append(public_id)
-    return [_group_summary(group, members[group.pk]) for group in groups]
+    members = selectors.queue_members(user, groups)
+    return [_group_summary(group, [public_id for _pk, public_id, _name in members[group.pk]]) for group in groups]
 
 
 @router.get("/dedup/groups/{group_id}", response={200: GroupOut, **ERRORS})
 def dedup_groups_get(request: HttpRequest, group_id: int) -> dict[str, Any]:
     user = request_user(request)
     group = selectors.group_get_for_user(user, group_id, state=None)
-    members = selectors.group_members(user, group)
-    names = may_see_names(user)
-    shown = {member.pk: customer_out(member, names) for member in members}
-    pairs = selectors.group_pairs(group, members)
+    review = selectors.group_review(user, group)
     return {
-        **_group_summary(group, [member.public_id for member in members]),
-        "suggested_survivor": selectors.suggested_survivor(members).public_id,
+        **_group_summary(group, [member.public_id for member in review.members]),
+        "suggested_survivor": review.survivor.public_id,
         "members": [
-            {**shown[m.pk], "orders": m.order_count, "interactions": m.interaction_count}  # type: ignore[attr-defined]
-            for m in members
+            {**review.shown[m.pk], "orders": m.order_count, "interactions": m.interaction_count}  # type: ignore[attr-defined]
+            for m in review.members
         ],
-        "fields": [row.__dict__ for row in selectors.side_by_side(members, shown)],
-        "pairs": [{**pair, "a": pair["a"].public_id, "b": pair["b"].public_id} for pair in pairs],
+        "fields": [row.__dict__ for row in review.rows],
+        "pairs": [{**pair, "a": pair["a"].public_id, "b": pair["b"].public_id} for pair in review.pairs],
     }
 
 
@@ -288,19 +288,9 @@ def dedup_merges_undo(request: HttpRequest, merge_id: uuid.UUID) -> dict[str, An
 @router.get("/dedup/policy", response={200: PolicyIO, **ERRORS})
 def dedup_policy_get(request: HttpRequest) -> dict[str, Any]:
     require(request_user(request), ObjectType.DEDUP_POLICY, Action.VIEW)
-    current = merging.policy()
-    return {
-        "auto_merge_threshold": current.auto_merge_threshold,
-        "rule": current.rule,
-        "trusted_sources": current.trusted_sources,
-    }
+    return _policy_out(merging.policy())
 
 
 @router.put("/dedup/policy", response={200: PolicyIO, **ERRORS})
 def dedup_policy_put(request: HttpRequest, payload: PolicyIO) -> dict[str, Any]:
-    current = merging.policy_set(actor=request_user(request), **payload.dict())
-    return {
-        "auto_merge_threshold": current.auto_merge_threshold,
-        "rule": current.rule,
-        "trusted_sources": current.trusted_sources,
-    }
+    return _policy_out(merging.policy_set(actor=request_user(request), **payload.dict()))

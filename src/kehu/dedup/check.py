@@ -22,7 +22,8 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action
 from kehu.core.address import parse_address
 from kehu.core.normalize import NormalisationError, normalize_id_number
-from kehu.customers.models import ContactKind, ContactPoint, Customer
+from kehu.customers.models import Address, ContactKind, ContactPoint, Customer
+from kehu.customers.rendering import masked_name, may_see_names
 from kehu.customers.search_index import newest_matches
 from kehu.customers.selectors import customers_for_user
 from kehu.customers.services import contact_value_index, contact_value_normalize, id_number_index
@@ -60,6 +61,18 @@ class Entered:
     city: str = ""
     birthday: dt.date | None = None
     id_number: str = ""
+
+    @classmethod
+    def of(cls, customer: Customer, points: Sequence[ContactPoint], places: Sequence[Address]) -> Entered:
+        """A customer's own values (saved, or built from an import row) as the check reads them."""
+        return cls(
+            name=customer.display_name,
+            company=customer.company_name,
+            contacts=[(point.kind, point.value) for point in points],
+            city=places[0].city if places else "",
+            birthday=customer.birthday,
+            id_number=customer.id_number,
+        )
 
 
 def likely_duplicates(actor: User, entered: Entered, *, exclude: int | None = None) -> list[Candidate]:
@@ -131,8 +144,6 @@ def likely_duplicates(actor: User, entered: Entered, *, exclude: int | None = No
 
 def candidates_out(actor: User, candidates: Sequence[Candidate]) -> list[dict[str, object]]:
     """The candidates as the API and the pages show them: names masked for roles that may not see them."""
-    from kehu.customers.rendering import masked_name, may_see_names
-
     names = may_see_names(actor)
     return [
         {

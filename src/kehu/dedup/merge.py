@@ -36,28 +36,14 @@ from kehu.audit.services import AuditEntry, audit_record_many
 from kehu.core.errors import FieldError, NotFoundError, ServiceValidationError
 from kehu.customers.models import Address, ContactPoint, Customer
 from kehu.customers.search_index import index_refresh
+from kehu.customers.services import CUSTOMER_FIELDS, id_number_index
 from kehu.dedup.models import DedupPolicy, GroupState, MatchGroup, Merge, NotSamePair, SurvivorRule
 
-# The fields a merge chooses a value for; the survivor keeps its own kind, owner, team and external id (the
-# merged records keep theirs, and a lookup by them leads to the survivor).
-MERGE_FIELDS = (
-    "display_name",
-    "family_name",
-    "given_name",
-    "company_name",
-    "job_title",
-    "gender",
-    "birthday",
-    "id_number",
-    "bank_account",
-    "industry",
-    "region",
-    "customer_type",
-    "lifecycle_stage",
-    "source_channel",
-    "source_campaign",
-    "parent",
-)
+# The fields a merge chooses a value for: those a caller may set on a customer, and the parent organisation.
+# The survivor keeps its own kind, provenance (source system, external id, import batch), owner and team; the
+# merged records keep theirs, and a lookup by them leads to the survivor.
+_SURVIVOR_KEEPS = {"kind", "source_system", "external_id", "import_batch"}
+MERGE_FIELDS = (*(name for name in CUSTOMER_FIELDS if name not in _SURVIVOR_KEEPS), "parent")
 # Relations a merge leaves alone: the dedup app's own bookkeeping, and the merge chain itself.
 _UNMOVED_APPS = {"dedup"}
 _UNMOVED_FIELDS = {"merged_into"}
@@ -172,6 +158,7 @@ def resolve(
 
 
 def _json_value(value: Any) -> Any:
+    # Not DjangoJSONEncoder: it cuts datetimes to milliseconds, and the undo must put back the exact value.
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID | decimal.Decimal):
@@ -263,9 +250,8 @@ def customers_merge(
     head = locked[survivor.pk]
     records = [head, *(locked[other.pk] for other in others)]
     merged_ids = [other.pk for other in others]
-    trusted = [name.strip().lower() for name in settings.trusted_sources.split(",") if name.strip()]
     values, attributes, source = resolve(
-        records, rule, {name: locked[giver.pk] for name, giver in picks.items()}, trusted
+        records, rule, {name: locked[giver.pk] for name, giver in picks.items()}, settings.trusted()
     )
     snapshot: dict[str, Any] = {"survivor": _row_state(head), "moved": [], "demoted": [], "tags": []}
     if values["parent_id"] in ids:
@@ -309,8 +295,6 @@ def customers_merge(
         setattr(head, attname, value)
     head.attributes = attributes
     if head.id_number != snapshot["survivor"]["id_number"]:
-        from kehu.customers.services import id_number_index
-
         head.id_number_index = id_number_index(head.id_number)
     head.save()
     now = timezone.now()
@@ -458,7 +442,7 @@ def merges_forget(customer_ids: Sequence[int]) -> int:
 def group_dismiss(*, actor: User, group: MatchGroup) -> int:
     """Mark the customers of a group as different people: never suggested together again. Returns pairs."""
     members = sorted(_live_ids(group))
-    _check_scope(actor, set(members), merged_ok=False, archive=False)
+    locked = _check_scope(actor, set(members), merged_ok=False, archive=False)
     pairs = [(low, high) for index, low in enumerate(members) for high in members[index + 1 :]]
     existing = set(
         NotSamePair.objects.filter(customer_low__in=members, customer_high__in=members).values_list(
@@ -478,12 +462,12 @@ def group_dismiss(*, actor: User, group: MatchGroup) -> int:
             AuditEntry(
                 AuditEvent.DUPLICATES_DISMISSED,
                 "customer",
-                str(public_id),
-                pk,
+                str(customer.public_id),
+                customer.pk,
                 (),
                 {"group": group.pk, "customers": len(members)},
             )
-            for pk, public_id in Customer.objects.filter(pk__in=members).values_list("pk", "public_id")
+            for customer in locked
         ],
     )
     return len(pairs)

@@ -93,6 +93,10 @@ class DedupPolicy(models.Model):
     def __str__(self) -> str:
         return "dedup policy"
 
+    def trusted(self) -> list[str]:
+        """The trusted source systems, most trusted first, as the "trusted" rule compares them."""
+        return [name.strip().lower() for name in self.trusted_sources.split(",") if name.strip()]
+
 
 class Merge(models.Model):
     """One merge: who survived, who was merged into it, and — encrypted, until undone — what undoes it exactly.

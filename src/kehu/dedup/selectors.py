@@ -79,15 +79,78 @@ def _contact_values(customer: Customer, kinds: tuple[str, ...]) -> list[ContactP
 
 
 def group_members(user: User, group: MatchGroup) -> list[Customer]:
-    """The group's live customers, fetched through scope, with what the side-by-side view shows."""
-    return list(
+    """The group's live customers, fetched through scope, with what the side-by-side view shows and how many
+    orders and interactions each has (counted one relation at a time: counting both in one join multiplies
+    200 orders by 300 interactions)."""
+    members = list(
         customers_for_user(user, Action.CHANGE)
         .filter(match_groups=group, erased_at__isnull=True)
         .select_related("owner", "parent")
         .prefetch_related("contact_points", "addresses", "tags")
-        .annotate(order_count=Count("orders", distinct=True), interaction_count=Count("interactions", distinct=True))
         .order_by("created_at", "id")
     )
+    ids = [member.pk for member in members]
+    counts = {
+        relation: dict(Customer.objects.filter(pk__in=ids).annotate(n=Count(relation)).values_list("pk", "n"))
+        for relation in ("orders", "interactions")
+    }
+    for member in members:
+        member.order_count = counts["orders"][member.pk]  # type: ignore[attr-defined]
+        member.interaction_count = counts["interactions"][member.pk]  # type: ignore[attr-defined]
+    return members
+
+
+@dataclass(frozen=True)
+class GroupReview:
+    """What the review of a group shows, for the page and the API alike: the members (as the user may see
+    them), the survivor kehu suggests, the side-by-side rows, and the scored pairs."""
+
+    members: list[Customer]
+    shown: dict[int, dict[str, Any]]
+    survivor: Customer
+    rows: list[FieldRow]
+    pairs: list[dict[str, Any]]
+
+
+def group_review(user: User, group: MatchGroup) -> GroupReview:
+    from kehu.customers.rendering import customer_out, may_see_names
+
+    members = group_members(user, group)
+    names = may_see_names(user)
+    shown = {member.pk: customer_out(member, names) for member in members}
+    return GroupReview(
+        members=members,
+        shown=shown,
+        survivor=suggested_survivor(members),
+        rows=side_by_side(members, shown),
+        pairs=group_pairs(group, members),
+    )
+
+
+Member = tuple[int, uuid.UUID, str]  # id, public id, name
+
+
+def queue_members(user: User, groups: list[MatchGroup]) -> dict[int, list[Member]]:
+    """Each listed group's live customers the user may change, in one query."""
+    members: dict[int, list[Member]] = {group.pk: [] for group in groups}
+    visible = customers_for_user(user, Action.CHANGE).filter(erased_at__isnull=True)
+    rows = MatchGroup.customers.through.objects.filter(matchgroup_id__in=members, customer__in=visible)
+    for group_id, customer_id, public_id, name in rows.values_list(
+        "matchgroup_id", "customer_id", "customer__public_id", "customer__display_name"
+    ).order_by("customer_id"):
+        members[group_id].append((customer_id, public_id, name))
+    return members
+
+
+def queue_reasons(members: dict[int, list[Member]]) -> dict[int, list[dict[str, Any]]]:
+    """The agreeing comparisons of each group's strongest pair among its live members, in one query."""
+    live = {group_id: {member[0] for member in listed} for group_id, listed in members.items()}
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    for pair in MatchPair.objects.filter(group_id__in=live).order_by("group_id", "-probability"):
+        if pair.group_id in reasons or not {pair.customer_a_id, pair.customer_b_id} <= live[pair.group_id]:
+            continue
+        reasons[pair.group_id] = [item for item in _comparisons(pair) if item["agrees"]][:3]
+    return reasons
 
 
 def _agreement(values: list[str]) -> bool | None:
@@ -162,19 +225,24 @@ def group_pairs(group: MatchGroup, members: list[Customer]) -> list[dict[str, An
                 "b": ids[pair.customer_b_id],
                 "probability": pair.probability,
                 "weight": pair.weight,
-                "comparisons": [
-                    {
-                        "comparison": item["comparison"],
-                        "label": str(COMPARISON_LABELS.get(item["comparison"], item["comparison"])),
-                        "level": gettext(item["level"]),
-                        "weight": item["weight"],
-                        "agrees": item["weight"] > 0,
-                    }
-                    for item in sorted(pair.explanation, key=lambda item: -abs(item["weight"]))
-                ],
+                "comparisons": _comparisons(pair),
             }
         )
     return pairs
+
+
+def _comparisons(pair: MatchPair) -> list[dict[str, Any]]:
+    """A pair's comparisons as people read them (translated), strongest evidence first."""
+    return [
+        {
+            "comparison": item["comparison"],
+            "label": str(COMPARISON_LABELS.get(item["comparison"], item["comparison"])),
+            "level": gettext(item["level"]),
+            "weight": item["weight"],
+            "agrees": item["weight"] > 0,
+        }
+        for item in sorted(pair.explanation, key=lambda item: -abs(item["weight"]))
+    ]
 
 
 def suggested_survivor(members: list[Customer]) -> Customer:

@@ -21,7 +21,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.core.errors import ServiceValidationError
 from kehu.core.models import Job, JobState
 from kehu.customers.models import Customer
-from kehu.customers.rendering import customer_out, masked_name, may_see_names
+from kehu.customers.rendering import masked_name, may_see_names
 from kehu.dedup import merge as merging
 from kehu.dedup import selectors
 from kehu.dedup.check import Entered, candidates_out, likely_duplicates
@@ -87,20 +87,18 @@ def _weight_chart(job: Job | None) -> dict[str, Any] | None:
 
 
 def _queue_rows(user: Any, groups: list[MatchGroup]) -> list[dict[str, Any]]:
+    """Each group's names and strongest reasons: two queries for the whole queue, not two per group."""
     names = may_see_names(user)
-    rows = []
-    for group in groups:
-        members = selectors.group_members(user, group)
-        pairs = selectors.group_pairs(group, members)
-        reasons = [item for item in pairs[0]["comparisons"] if item["agrees"]][:3] if pairs else []
-        rows.append(
-            {
-                "group": group,
-                "names": [masked_name(member.display_name, names) for member in members],
-                "reasons": reasons,
-            }
-        )
-    return rows
+    members = selectors.queue_members(user, groups)
+    reasons = selectors.queue_reasons(members)
+    return [
+        {
+            "group": group,
+            "names": [masked_name(name, names) for _pk, _public_id, name in members[group.pk]],
+            "reasons": reasons.get(group.pk, []),
+        }
+        for group in groups
+    ]
 
 
 @login_required
@@ -185,16 +183,13 @@ def duplicates_policy(request: HttpRequest) -> HttpResponse:
 
 
 def _group_context(user: Any, group: MatchGroup) -> dict[str, Any]:
-    members = selectors.group_members(user, group)
-    names = may_see_names(user)
-    shown = {member.pk: customer_out(member, names) for member in members}
-    survivor = selectors.suggested_survivor(members)
+    review = selectors.group_review(user, group)
+    members, shown, survivor = review.members, review.shown, review.survivor
     ordered = [survivor, *(member for member in members if member.pk != survivor.pk)]
     current = merging.policy()
-    trusted = [name.strip() for name in current.trusted_sources.split(",") if name.strip()]
-    _values, _attributes, source = merging.resolve(ordered, current.rule, {}, trusted)
+    _values, _attributes, source = merging.resolve(ordered, current.rule, {}, current.trusted())
     rows = []
-    for row in selectors.side_by_side(members, shown):
+    for row in review.rows:
         default = source.get(row.name)
         choosable = row.name in merging.MERGE_FIELDS and row.agree is False
         rows.append(
@@ -213,7 +208,7 @@ def _group_context(user: Any, group: MatchGroup) -> dict[str, Any]:
         "rows": rows,
         "pairs": [
             {**pair, "a_name": shown[pair["a"].pk]["display_name"], "b_name": shown[pair["b"].pk]["display_name"]}
-            for pair in selectors.group_pairs(group, members)
+            for pair in review.pairs
         ],
         "rule": current.get_rule_display(),
         "may_merge": allows(user, ObjectType.CUSTOMER, Action.ARCHIVE),
