@@ -113,7 +113,11 @@ def test_policy_merges_confident_groups_automatically(api_for: Any, as_alice: Ap
     too_low = admin.put("/dedup/policy", {"auto_merge_threshold": 0.5})
     assert too_low.status_code == 422
     assert "auto_merge_threshold" in str(too_low.json())
+    assert admin.get("/dedup/policy").json()["learn_from_decisions"] is True  # by default
+    off = admin.put("/dedup/policy", {"learn_from_decisions": False})
+    assert off.json()["learn_from_decisions"] is False
     assert admin.put("/dedup/policy", {"auto_merge_threshold": 0.9, "rule": "recent"}).status_code == 200
+    assert admin.get("/dedup/policy").json()["learn_from_decisions"] is True  # the default of a PUT without it
     assert _search(admin) == []  # merged, not queued
     merges = admin.get("/dedup/merges").json()
     assert len(merges) == 1

@@ -106,3 +106,70 @@ def test_the_shipped_model_has_the_comparisons_and_levels_of_the_settings() -> N
         assert 0 < m <= 1, label
         assert 0 < u < 0.01, label  # a key shared by chance is rare
         assert m / u > 100, label  # and strong evidence of one person
+
+
+def test_a_value_many_customers_share_blocks_nothing_and_its_holders_are_still_compared_otherwise() -> None:
+    """ "info" before the @ of every company mailbox would make block² pairs: above block_max it blocks nothing,
+    while two of its holders with one phone are still scored as one."""
+    import duckdb
+
+    from kehu.dedup import linkage
+
+    names = ["华为", "腾讯", "阿里", "百度", "京东", "美团", "小米", "网易"]
+    records = [
+        linkage.linkage_record(
+            n, name=f"{names[n % 8]}{n}", emails=[f"info@c{n}.com"], phones=[f"+86139{n:08d}", "+862088888888"]
+        )
+        for n in range(12)
+    ]
+    records.append(linkage.linkage_record(12, name="华为0", emails=["info@c12.com"], phones=["+8613900000000"]))
+    table = linkage.records_table(records)
+    keyed, left_out = linkage.block_keys(duckdb.connect(), table, linkage.BLOCKING_RULES, block_max=5)
+    assert left_out["block_email_user"] == 1  # "info", held by 13
+    assert left_out["block_phones"] == 1  # the switchboard, on 12
+    rows = {row["unique_id"]: row for row in keyed.to_pylist()}
+    assert {row["block_email_user"] for row in rows.values()} == {None}
+    assert rows[0]["block_phones"] == ["8613900000000"]  # the switchboard gone, the own mobile kept
+    result = linkage.link(table, block_max=5)
+    assert result.common_values == {"phones": 1, "email_user": 1}
+    pairs = {(p["unique_id_l"], p["unique_id_r"]) for p in result.pairs.to_pylist() if p["match_probability"] > 0.9}
+    assert pairs == {(0, 12)}  # same mobile, same name: found without the shared values
+    assert result.comparisons_scored == 1  # nothing else shares a value held by few
+
+
+def test_decisions_move_m_towards_what_people_confirmed_and_the_prior_towards_what_they_found() -> None:
+    from kehu.dedup.linkage import Decisions
+
+    levels = {"same phone": 0.8, "different phone": 0.2}
+    few = Decisions(confirmed=[{"phone": "different phone"}] * 5)
+    assert few.m_probabilities("phone", levels) == levels  # too few decisions: the data's estimate stands
+    many = Decisions(confirmed=[{"phone": "different phone"}] * 20 + [{"name": "same name"}] * 30)
+    learnt = many.m_probabilities("phone", levels)
+    assert learnt["different phone"] == pytest.approx((20 + 20 * 0.2) / 40)
+    assert sum(learnt.values()) == pytest.approx(1)
+    # the model was sure of 20 pairs (8 bits: 99.6%) and people rejected half of them
+    doubtful = Decisions(reviewed=[(8.0, True)] * 10 + [(8.0, False)] * 10)
+    assert doubtful.prior_shift() == pytest.approx(-Decisions.MAX_SHIFT, abs=0.01)  # -8 would fit: at most -4
+    assert Decisions(reviewed=[(2.0, True)] * 10 + [(2.0, False)] * 10).prior_shift() == pytest.approx(-2, abs=0.01)
+    # a well-calibrated model (pairs at 0 bits, half confirmed) is left alone
+    assert Decisions(reviewed=[(0.0, True)] * 10 + [(0.0, False)] * 10).prior_shift() == pytest.approx(0, abs=0.01)
+    # an under-confident one (pairs at 1 bit: 67%; all but one confirmed) is raised
+    assert Decisions(reviewed=[(1.0, True)] * 19 + [(1.0, False)]).prior_shift() > 1
+    assert Decisions(reviewed=[(8.0, False)] * 30).prior_shift() == 0  # all of one kind: nothing to calibrate on
+
+
+def test_decisions_change_the_model_a_search_scores_with() -> None:
+    from kehu.dedup import linkage
+
+    records = [linkage.linkage_record(n, name="张伟", city="深圳市", phones=[f"+86139{n:08d}"]) for n in range(4)]
+    table = linkage.records_table(records)
+    plain = linkage.link(table, pair_floor=0.0)
+    rejected = linkage.Decisions(
+        confirmed=[{"name": "same name"}] * 10, reviewed=[(9.0, True)] * 10 + [(9.0, False)] * 30
+    )
+    learnt = linkage.link(table, pair_floor=0.0, decisions=rejected)
+    before = {(p["unique_id_l"], p["unique_id_r"]): p["match_weight"] for p in plain.pairs.to_pylist()}
+    after = {(p["unique_id_l"], p["unique_id_r"]): p["match_weight"] for p in learnt.pairs.to_pylist()}
+    assert before.keys() == after.keys()
+    assert before
+    assert all(after[pair] < before[pair] - 3 for pair in before)  # people reject what the model was sure of

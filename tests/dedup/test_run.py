@@ -166,3 +166,52 @@ def test_a_role_that_may_not_change_customers_cannot_search(alice: User) -> None
     with pytest.raises(CommandError, match="probability"):
         call_command("dedup", "run", "--as", "alice", "--threshold", "0.2")
     assert not Job.objects.filter(kind="dedup").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_learns_from_the_groups_people_merged_and_rejected(alice: User, base: dict[str, list[str]]) -> None:
+    from kehu.accounts.roles import Role
+    from kehu.dedup.merge import policy_set
+    from kehu.dedup.models import GroupState
+    from tests.conftest import make_user
+
+    call_command("dedup", "run", "--as", "alice")
+    first = Job.objects.get(kind="dedup")
+    found = {frozenset(g.customers.values_list("pk", flat=True)): g.confidence for g in MatchGroup.objects.all()}
+    assert first.result["learnt"] == {"merged_pairs": 0, "decided_pairs": 0, "prior_shift_bits": 0.0}
+    # people merge the six groups found, and had rejected ten confident groups of an earlier search
+    MatchGroup.objects.update(state=GroupState.MERGED)
+    customers = list(Customer.objects.order_by("id")[:20])
+    for index in range(10):
+        group = MatchGroup.objects.create(job=first, confidence=0.99, size=2, state=GroupState.DISMISSED)
+        MatchPair.objects.create(
+            group=group,
+            customer_a=customers[2 * index],
+            customer_b=customers[2 * index + 1],
+            probability=0.99,
+            weight=7.0,
+            explanation=[{"comparison": "address", "level": "same street", "weight": 7.0}],
+        )
+    call_command("dedup", "run", "--as", "alice")
+    second = Job.objects.filter(kind="dedup").latest("created_at")
+    learnt = second.result["learnt"]
+    assert learnt["merged_pairs"] == 6
+    assert learnt["decided_pairs"] == 16
+    assert learnt["prior_shift_bits"] < -1  # the model is less sure than before
+    # so it groups no one new, and holds each group it still finds with less confidence than before
+    again = {
+        frozenset(g.customers.values_list("pk", flat=True)): g.confidence for g in MatchGroup.objects.filter(job=second)
+    }
+    assert again
+    assert set(again) <= set(found)
+    assert all(again[group] < found[group] for group in again)
+    # the administrator may turn learning off
+    policy_set(
+        actor=make_user("root", Role.ADMIN),
+        auto_merge_threshold=None,
+        rule="complete",
+        trusted_sources="",
+        learn_from_decisions=False,
+    )
+    call_command("dedup", "run", "--as", "alice")
+    assert "learnt" not in Job.objects.filter(kind="dedup").latest("created_at").result

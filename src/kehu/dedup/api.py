@@ -133,6 +133,7 @@ class PolicyIO(Schema):
     auto_merge_threshold: float | None = Field(None, description="merge groups at or above it without review")
     rule: RuleName = "complete"
     trusted_sources: str = Field("", max_length=300, description="source systems, most trusted first")
+    learn_from_decisions: bool = Field(True, description="searches learn from merged and 'not the same' groups")
 
 
 def _merge_out(merge: Merge) -> dict[str, Any]:
@@ -154,6 +155,7 @@ def _policy_out(policy: DedupPolicy) -> dict[str, Any]:
         "auto_merge_threshold": policy.auto_merge_threshold,
         "rule": policy.rule,
         "trusted_sources": policy.trusted_sources,
+        "learn_from_decisions": policy.learn_from_decisions,
     }
 
 

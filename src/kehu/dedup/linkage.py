@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_noop  # level labels: stored in English, shown translated
 
@@ -313,11 +313,91 @@ def records_table(records: Sequence[LinkageRecord]) -> Any:
 # ---- the model --------------------------------------------------------------------------------------------------
 
 
+# Candidate pairs: two customers are compared when they agree on every column of one of these rules.
+BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
+    ("phones",),  # any phone of one is any phone of the other
+    ("email",),
+    ("id_key",),
+    ("name_pinyin", "city"),
+    ("name_sorted", "birthday"),
+    ("name_sorted", "company"),
+    ("email_user",),
+    ("birthday", "province"),
+    ("street", "city"),
+    # A typo in the city, the ID number or one part of the name still leaves these (FEBRL: about 30 of the 85
+    # true pairs the rules above missed); each is rare enough to stay cheap on a million customers. The street
+    # alone is not: on the demo million (20 street names × 999 numbers) it made 25 million more pairs.
+    ("family_pinyin", "birthday"),
+    ("given_pinyin", "birthday"),
+    ("birthday", "city"),
+)
+# Blocks for estimating how likely two random customers are one (the first phone stands for them all: training
+# cannot explode a list) and for expectation maximisation of the m probabilities.
+PRIOR_RULES: tuple[tuple[str, ...], ...] = (("phone",), ("email",), ("id_key",))
+TRAINING_RULES: tuple[tuple[str, ...], ...] = (("phone",), ("name_pinyin", "city"), ("birthday", "city"), ("id_key",))
+# A value held by more customers than this is no sign of one person — "info" before the @ of every company's
+# mailbox, a shop's switchboard number on 5,000 customers, 张伟 in Beijing — and would make block² pairs (the
+# demo million's "info" alone: 5 billion, more than DuckDB holds in 24 GiB). It blocks nothing; the customers
+# holding it are still compared through their other rules, and the comparisons still weigh it.
+BLOCK_MAX = 200
+
+
+def _block_on(columns: Sequence[str], *, keyed: bool = False) -> Any:
+    """splink's rule for `columns`; `keyed` blocks on the column `block_keys` made for them instead."""
+    from splink import block_on
+
+    names = [block_key(columns)] if keyed else list(columns)
+    return block_on(*names, arrays_to_explode=names if columns == ("phones",) else None)
+
+
+def block_key(columns: Sequence[str]) -> str:
+    return "block_" + "_".join(columns)
+
+
+def block_keys(
+    con: Any, table: Any, rules: Iterable[Sequence[str]], *, block_max: int = BLOCK_MAX
+) -> tuple[Any, dict[str, int]]:
+    """`table` with one key column per rule: the rule's values joined, or NULL where more than `block_max`
+    customers share them (the phones: the list without such phones); and how many values each rule left out."""
+    con.register("kehu_unkeyed", table)
+    columns: list[str] = []
+    params: list[Any] = []
+    left_out: dict[str, int] = {}
+    for rule in dict.fromkeys(tuple(rule) for rule in rules):
+        name = block_key(rule)
+        if rule == ("phones",):
+            common = [
+                row[0]
+                for row in con.execute(
+                    "SELECT p FROM (SELECT unnest(phones) AS p FROM kehu_unkeyed) GROUP BY p HAVING count(*) > ?",
+                    [block_max],
+                ).fetchall()
+            ]
+            params.append(common)
+            columns.append(f"list_filter(phones, lambda p: NOT list_contains(?::VARCHAR[], p)) AS {name}")
+            left_out[name] = len(common)
+            continue
+        present = " AND ".join(f"{column} IS NOT NULL" for column in rule)
+        group = ", ".join(rule)
+        left_out[name] = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM kehu_unkeyed WHERE {present} GROUP BY {group} "  # noqa: S608
+            "HAVING count(*) > ?)",
+            [block_max],
+        ).fetchall()[0][0]
+        columns.append(
+            f"CASE WHEN {present} AND count(*) OVER (PARTITION BY {group}) <= {int(block_max)} "
+            f"THEN concat_ws(chr(31), {group}) END AS {name}"
+        )
+    keyed = con.sql(f"SELECT *, {', '.join(columns)} FROM kehu_unkeyed", params=params).to_arrow_table()  # noqa: S608
+    con.unregister("kehu_unkeyed")
+    return keyed, left_out
+
+
 def linkage_settings() -> Any:
     """Comparisons and blocking rules for customers; each level's label is the reason shown to a person."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
+    from splink import SettingsCreator
 
     def null(column: str) -> Any:
         return cll.NullLevel(column)
@@ -445,28 +525,73 @@ def linkage_settings() -> Any:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[name, phone, email, company, address, birthday, id_number],
-        blocking_rules_to_generate_predictions=[
-            block_on("phones", arrays_to_explode=["phones"]),
-            block_on("email"),
-            block_on("id_key"),
-            block_on("name_pinyin", "city"),
-            block_on("name_sorted", "birthday"),
-            block_on("name_sorted", "company"),
-            block_on("email_user"),
-            block_on("birthday", "province"),
-            block_on("street", "city"),
-            # A typo in the city, the ID number or one part of the name still leaves these (FEBRL: about 30 of
-            # the 85 true pairs the rules above missed); each is rare enough to stay cheap on a million customers.
-            # The street alone is not: on the demo million (20 street names × 999 numbers) it made 25 million
-            # more pairs and DuckDB ran out of memory.
-            block_on("family_pinyin", "birthday"),
-            block_on("given_pinyin", "birthday"),
-            block_on("birthday", "city"),
-        ],
+        blocking_rules_to_generate_predictions=[_block_on(columns) for columns in BLOCKING_RULES],
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
         additional_columns_to_retain=[],
     )
+
+
+@dataclass
+class Decisions:
+    """What people decided about pairs an earlier search suggested, as training for the next.
+
+    `confirmed` holds the reasons of each pair in a group that was merged ({comparison: level label}, as
+    `MatchPair.explanation` stores them); `reviewed` the match weight of each pair people decided on and whether
+    it was the same person. Merged pairs move each level's m probability from what expectation maximisation
+    estimated towards how often people's duplicates showed it (`PSEUDO_PAIRS` decisions weigh as much as the
+    estimate). Reviewed pairs recalibrate the prior: when people reject groups the model was sure of, every
+    pair's odds fall by as much as makes the expected share of duplicates among them what people found
+    (at most `MAX_SHIFT` bits either way). Pairs people reviewed were scored high, so they say little about
+    levels they never saw; below `MIN_DECISIONS` nothing changes.
+    """
+
+    confirmed: list[dict[str, str]] = field(default_factory=list)
+    reviewed: list[tuple[float, bool]] = field(default_factory=list)
+    PSEUDO_PAIRS: ClassVar[float] = 20.0
+    MIN_DECISIONS: ClassVar[int] = 10
+    MAX_SHIFT: ClassVar[float] = 4.0
+
+    def m_probabilities(self, comparison: str, levels: dict[str, float]) -> dict[str, float]:
+        """Each level's m probability (label → m), blended with the decisions on `comparison`."""
+        seen = [pair[comparison] for pair in self.confirmed if pair.get(comparison) in levels]
+        if len(seen) < self.MIN_DECISIONS:
+            return dict(levels)
+        total = sum(levels.values()) or 1.0
+        k = self.PSEUDO_PAIRS
+        return {label: (seen.count(label) + k * m / total) / (len(seen) + k) for label, m in levels.items()}
+
+    def prior_shift(self) -> float:
+        """Bits to add to every pair's match weight so that the reviewed pairs' expected duplicates match the
+        number people confirmed (0 when too few decisions, or all of one kind)."""
+        same = sum(1 for _, is_same in self.reviewed if is_same)
+        if len(self.reviewed) < self.MIN_DECISIONS or same in (0, len(self.reviewed)):
+            return 0.0
+
+        def expected(shift: float) -> float:
+            return sum(1 / (1 + 2 ** -(weight + shift)) for weight, _ in self.reviewed)
+
+        low, high = -self.MAX_SHIFT, self.MAX_SHIFT
+        for _ in range(50):  # expected() rises with the shift: bisect for the shift that gives `same`
+            middle = (low + high) / 2
+            low, high = (middle, high) if expected(middle) < same else (low, middle)
+        return (low + high) / 2
+
+    def apply(self, settings: Any) -> None:
+        """Move the m probabilities of splink's settings object towards the decisions and shift its prior."""
+        for comparison in settings.comparisons:
+            levels = [level for level in comparison.comparison_levels if not level.is_null_level]
+            by_label = {level.label_for_charts: level.m_probability or 0.0 for level in levels}
+            if len(by_label) != len(levels):
+                continue  # two levels with one label cannot be told apart in stored reasons
+            learnt = self.m_probabilities(comparison.output_column_name, by_label)
+            for level in levels:
+                level.m_probability = learnt[level.label_for_charts]
+        shift = self.prior_shift()
+        if shift:
+            prior = settings._probability_two_random_records_match
+            odds = prior / (1 - prior) * 2**shift
+            settings._probability_two_random_records_match = odds / (1 + odds)
 
 
 @dataclass
@@ -478,6 +603,7 @@ class LinkResult:
     weight_histogram: list[tuple[int, int]]  # (match weight rounded down, pairs), every scored pair
     model: dict[str, Any]
     reasons: dict[str, list[tuple[str, float]]]  # comparison → (label, match weight) of each level, best first
+    common_values: dict[str, int] = field(default_factory=dict)  # rule → values too common to block on (BLOCK_MAX)
 
 
 # Below this many customers, m probabilities come from the shipped model instead of expectation maximisation.
@@ -494,18 +620,19 @@ def link(
     table: Any,
     *,
     pair_floor: float = 0.5,
-    labels: Any | None = None,
+    decisions: Decisions | None = None,
     max_u_pairs: float = 1e6,
     seed: int = 1,
+    block_max: int = BLOCK_MAX,
 ) -> LinkResult:
     """Estimate the model on `table` (see `records_table`) and score the candidate pairs; `connected` groups them.
 
-    `labels` (unique_id_l, unique_id_r, clerical_match_score: 1 same, 0 not) are people's decisions: when
-    given, the m probabilities are estimated from them instead of by expectation maximisation.
+    `decisions` are what people said of earlier groups (`Decisions`): the m probabilities and the prior learn
+    from them after the data has spoken.
     """
     import logging
 
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import DuckDBAPI, Linker
 
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -515,11 +642,17 @@ def link(
     # A small base holds too few duplicates to learn from: its m and u probabilities come from the model shipped
     # with kehu (learnt on the generated Chinese set by `bench/bench_dedup.py --save-model`); the prior is its own.
     settings: Any = linkage_settings() if learn else default_model()
-    linker = Linker(db.register(table), settings, log_level=logging.ERROR)
+    keyed, left_out = block_keys(db._con, table, (*BLOCKING_RULES, *PRIOR_RULES, *TRAINING_RULES), block_max=block_max)
+    predicting = [_block_on(rule, keyed=True) for rule in BLOCKING_RULES]
+    if learn:
+        settings.blocking_rules_to_generate_predictions = predicting
+    else:
+        settings["blocking_rules_to_generate_predictions"] = predicting
+    linker = Linker(db.register(keyed), settings, log_level=logging.ERROR)
     # Training rules cannot explode the phone list (splink scores exploded blocks only when predicting): they
     # use the first phone, which is every phone of almost every customer.
     linker.training.estimate_probability_two_random_records_match(
-        [block_on(column) for column in ("phone", "email", "id_key")], recall=0.7
+        [_block_on(rule, keyed=True) for rule in PRIOR_RULES], recall=0.7
     )
     prior = linker._settings_obj._probability_two_random_records_match
     if not prior:
@@ -533,17 +666,17 @@ def link(
         # A small base's u probabilities from its own few pairs say little (three customers, two sharing a phone,
         # would make a shared phone look common): it keeps the shipped model's.
         linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-    if labels is not None and len(labels):
-        linker.training.estimate_m_from_pairwise_labels(db.register(labels))
-    elif learn:
-        db._con.register("kehu_records", table)
-        for columns in (("phone",), ("name_pinyin", "city"), ("birthday", "city"), ("id_key",)):
+    if learn:
+        db._con.register("kehu_records", keyed)
+        for rule in TRAINING_RULES:
             # A rule without pairs (no two customers share a phone, say) is left out before splink sees it: a
             # failed training session drops the comparison it blocked on from the model.
-            if _shares_values(db._con, columns):
+            if _shares_values(db._con, [block_key(rule)]):
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*columns), fix_probability_two_random_records_match=True
+                    _block_on(rule, keyed=True), fix_probability_two_random_records_match=True
                 )
+    if decisions is not None:
+        decisions.apply(linker._settings_obj)
     _floor_m(linker)
     predictions = linker.inference.predict()
     con = db._con
@@ -567,6 +700,7 @@ def link(
         weight_histogram=histogram,
         model=model,
         reasons=reasons,
+        common_values={key.removeprefix("block_"): count for key, count in left_out.items() if count},
     )
 
 

@@ -59,8 +59,16 @@ def policy() -> DedupPolicy:
 
 
 @transaction.atomic
-def policy_set(*, actor: User, auto_merge_threshold: float | None, rule: str, trusted_sources: str) -> DedupPolicy:
-    """The administrator sets when groups merge without review (None: never) and the survivorship rule."""
+def policy_set(
+    *,
+    actor: User,
+    auto_merge_threshold: float | None,
+    rule: str,
+    trusted_sources: str,
+    learn_from_decisions: bool = True,
+) -> DedupPolicy:
+    """The administrator sets when groups merge without review (None: never), the survivorship rule, and whether
+    searches learn from people's decisions."""
     require(actor, ObjectType.DEDUP_POLICY, Action.CHANGE)
     errors = []
     if auto_merge_threshold is not None and not AUTO_MERGE_FLOOR <= auto_merge_threshold <= 1:
@@ -81,6 +89,7 @@ def policy_set(*, actor: User, auto_merge_threshold: float | None, rule: str, tr
     current.auto_merge_threshold = auto_merge_threshold
     current.rule = rule
     current.trusted_sources = sources
+    current.learn_from_decisions = learn_from_decisions
     current.updated_by = actor
     current.save()
     audit_record_many(
@@ -91,8 +100,12 @@ def policy_set(*, actor: User, auto_merge_threshold: float | None, rule: str, tr
                 "dedup_policy",
                 "1",
                 None,
-                ("auto_merge_threshold", "rule", "trusted_sources"),
-                {"auto_merge_threshold": auto_merge_threshold, "rule": rule},
+                ("auto_merge_threshold", "rule", "trusted_sources", "learn_from_decisions"),
+                {
+                    "auto_merge_threshold": auto_merge_threshold,
+                    "rule": rule,
+                    "learn_from_decisions": learn_from_decisions,
+                },
             )
         ],
     )

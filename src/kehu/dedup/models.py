@@ -87,6 +87,10 @@ class DedupPolicy(models.Model):
     rule = models.CharField(_("survivorship rule"), max_length=10, choices=SurvivorRule.choices, default="complete")
     # Source systems from most to least trusted, for the "trusted" rule: "erp, shop, import".
     trusted_sources = models.CharField(_("trusted sources, most trusted first"), max_length=300, blank=True)
+    # Whether a search learns from people's decisions on earlier groups (merged: the same; "not the same").
+    learn_from_decisions = models.BooleanField(
+        _("learn from merges and \u201cnot the same\u201d decisions"), default=True
+    )
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -28,6 +28,7 @@ from kehu.core.models import Job
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer
 from kehu.customers.selectors import customers_for_user
 from kehu.dedup.linkage import (
+    Decisions,
     LinkageRecord,
     LinkResult,
     connected,
@@ -131,11 +132,18 @@ def run_dedup(job: Job, context: JobContext) -> dict[str, Any]:
     records = list(_records(actor, context, total))
     if len(records) < 2:
         return _finish(job, actor, result=None, groups=[], records=len(records), seconds=time.perf_counter() - started)
-    result = link(records_table(records), pair_floor=0.5)
+    decisions = decisions_made() if policy().learn_from_decisions else None
+    result = link(records_table(records), pair_floor=0.5, decisions=decisions)
     groups = _groups(result, threshold, _not_same({record.unique_id for record in records}))
     summary = _finish(
         job, actor, result=result, groups=groups, records=len(records), seconds=time.perf_counter() - started
     )
+    if decisions is not None:
+        summary["learnt"] = {
+            "merged_pairs": len(decisions.confirmed),
+            "decided_pairs": len(decisions.reviewed),
+            "prior_shift_bits": round(decisions.prior_shift(), 2),
+        }
     summary["merged_automatically"] = _auto_merge(job, actor)
     return summary
 
@@ -161,6 +169,19 @@ def _auto_merge(job: Job, actor: User) -> int:
         )
         merged += 1
     return merged
+
+
+def decisions_made() -> Decisions:
+    """People's decisions on the groups of earlier searches: each pair of a merged group was the same person,
+    each pair of a group marked "not the same" was not (only levels and weights: no values, no customers)."""
+    decided = MatchPair.objects.filter(group__state__in=(GroupState.MERGED, GroupState.DISMISSED))
+    decisions = Decisions()
+    for weight, explanation, state in decided.values_list("weight", "explanation", "group__state").iterator():
+        same = state == GroupState.MERGED
+        decisions.reviewed.append((weight, same))
+        if same:
+            decisions.confirmed.append({reason["comparison"]: reason["level"] for reason in explanation})
+    return decisions
 
 
 def _not_same(ids: set[int]) -> set[tuple[int, int]]:
@@ -242,6 +263,8 @@ def _finish(
             "groups": len(groups),
             "customers_in_groups": sum(len(group["customers"]) for group in groups),
             "weight_histogram": result.weight_histogram if result else [],
+            # rule → values shared by more than BLOCK_MAX customers ("info" before an @): no sign of one person
+            "common_values": result.common_values if result else {},
             "seconds": round(seconds, 1),
         }
         audit_record_many(
@@ -251,7 +274,9 @@ def _finish(
                     event=AuditEvent.DUPLICATES_SEARCHED,
                     target_type="job",
                     target_id=str(job.public_id),
-                    extra={key: value for key, value in summary.items() if key != "weight_histogram"},
+                    extra={
+                        key: value for key, value in summary.items() if key not in ("weight_histogram", "common_values")
+                    },
                 )
             ],
         )

@@ -25,6 +25,7 @@ from kehu.customers.rendering import masked_name, may_see_names
 from kehu.dedup import merge as merging
 from kehu.dedup import selectors
 from kehu.dedup.check import Entered, candidates_out, likely_duplicates
+from kehu.dedup.linkage import BLOCK_MAX
 from kehu.dedup.models import MatchGroup, SurvivorRule
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start
 from kehu.web.pages import not_found_for_refusals, page_user, show_errors
@@ -55,6 +56,14 @@ class PolicyForm(forms.Form):
         required=False,
         max_length=300,
         help_text=gettext_lazy("Source systems separated by commas, e.g. erp, shop, import."),
+    )
+    learn_from_decisions = forms.BooleanField(
+        label=gettext_lazy("Learn from decisions"),
+        required=False,
+        help_text=gettext_lazy(
+            "Each search learns from the groups people merged and marked \u201cnot the same\u201d: what duplicates "
+            "here look like, and how sure to be."
+        ),
     )
 
 
@@ -115,6 +124,8 @@ def duplicates(request: HttpRequest) -> HttpResponse:
         "job": job,
         "running": job is not None and job.state in (JobState.QUEUED, JobState.RUNNING),
         "weight_chart": _weight_chart(job),
+        "common_values": sum(((job.result or {}).get("common_values") or {}).values()) if job else 0,
+        "block_max": BLOCK_MAX,
         "run_form": RunForm(),
         "merges": list(selectors.merges_for_user(user).prefetch_related("merged")[:20]),
         "policy": current,
@@ -123,6 +134,7 @@ def duplicates(request: HttpRequest) -> HttpResponse:
                 "auto_merge_threshold": current.auto_merge_threshold,
                 "rule": current.rule,
                 "trusted_sources": current.trusted_sources,
+                "learn_from_decisions": current.learn_from_decisions,
             }
         )
         if may_set_policy

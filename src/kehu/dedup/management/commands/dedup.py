@@ -21,6 +21,7 @@ from kehu.core.models import JobState
 from kehu.core.progress import job_run_with_bar
 from kehu.customers.selectors import customer_get_for_user
 from kehu.dedup import selectors
+from kehu.dedup.linkage import BLOCK_MAX
 from kehu.dedup.merge import customers_merge, merge_undo
 from kehu.dedup.models import SurvivorRule
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start, groups_csv
@@ -86,6 +87,9 @@ class Command(BaseCommand):
             f"{result['customers']:,} customers, {result['pairs_scored']:,} pairs scored, {result['groups']:,} groups "
             f"({result['customers_in_groups']:,} customers) in {result['seconds']} s"
         )
+        if common := result.get("common_values"):
+            listed = ", ".join(f"{rule} {count:,}" for rule, count in common.items())
+            self.stdout.write(f"values shared by more than {BLOCK_MAX} customers, not compared by: {listed}")
         if options["groups_out"]:
             rows = groups_csv(job, options["groups_out"])
             self.stdout.write(f"{rows:,} rows → {options['groups_out']}")
