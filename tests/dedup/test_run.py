@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,9 @@ def test_a_search_learns_from_the_groups_people_merged_and_rejected(alice: User,
             weight=7.0,
             explanation=[{"comparison": "address", "level": "same street", "weight": 7.0}],
         )
-    call_command("dedup", "run", "--as", "alice")
+    out = StringIO()
+    call_command("dedup", "run", "--as", "alice", stdout=out)
+    assert "learnt from 16 decided pairs (6 merged)" in out.getvalue()
     second = Job.objects.filter(kind="dedup").latest("created_at")
     learnt = second.result["learnt"]
     assert learnt["merged_pairs"] == 6

@@ -61,7 +61,7 @@ class PolicyForm(forms.Form):
         label=gettext_lazy("Learn from decisions"),
         required=False,
         help_text=gettext_lazy(
-            "Each search learns from the groups people merged and marked \u201cnot the same\u201d: what duplicates "
+            "Each search learns from the groups people merged and marked “not the same”: what duplicates "
             "here look like, and how sure to be."
         ),
     )

@@ -90,6 +90,11 @@ class Command(BaseCommand):
         if common := result.get("common_values"):
             listed = ", ".join(f"{rule} {count:,}" for rule, count in common.items())
             self.stdout.write(f"values shared by more than {BLOCK_MAX} customers, not compared by: {listed}")
+        if learnt := result.get("learnt"):
+            self.stdout.write(
+                f"learnt from {learnt['decided_pairs']:,} decided pairs ({learnt['merged_pairs']:,} merged): "
+                f"match weights moved {learnt['prior_shift_bits']:+} bits"
+            )
         if options["groups_out"]:
             rows = groups_csv(job, options["groups_out"])
             self.stdout.write(f"{rows:,} rows → {options['groups_out']}")
