@@ -105,3 +105,26 @@ def test_import_policy_creates_links_or_skips_likely_duplicates(alice: User, bas
     created = customers_import_batch(actor=alice, rows=[row("zhang.wei@fair.cn")], likely="create")[0]
     assert created.action == "created"
     assert Customer.objects.count() == count + 1
+
+
+def test_a_common_name_in_the_city_is_found_behind_many_newer_namesakes(
+    alice: User, base: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kehu.dedup import check
+
+    monkeypatch.setattr(check, "NAME_CANDIDATES", 3)  # a million customers' 王芳, in small
+    for number in range(6):  # six newer 张伟, none in 杭州
+        customer_create(
+            actor=alice,
+            values={"display_name": "张伟"},
+            contact_points=[ContactPointInput("mobile", f"1360000000{number}")],
+            addresses=[AddressInput(raw=f"北京市朝阳区建国路{number}号")],
+        )
+    older = base["namesake"]
+    from kehu.customers.models import Address
+
+    Address.objects.filter(customer=older).update(city="杭州市")
+    found = likely_duplicates(alice, Entered(name="Zhang Wei", city="杭州市"))
+    assert [(c.customer.pk, c.reasons) for c in found] == [(older.pk, ["name sounds the same", "same city"])]
+    monkeypatch.setattr(check, "CITY_CANDIDATES", 3)  # looking no further than the newest would miss it
+    assert likely_duplicates(alice, Entered(name="Zhang Wei", city="杭州市")) == []

@@ -30,6 +30,7 @@ from kehu.customers.services import contact_value_index, contact_value_normalize
 from kehu.dedup.linkage import company_core, name_forms
 
 NAME_CANDIDATES = 50  # customers with the same-sounding name looked at, newest first
+CITY_CANDIDATES = 2_000  # …and, when a city was entered, those of so many more who have an address there
 SHOWN = 5
 
 _KEY_REASONS: dict[str, str] = {
@@ -120,10 +121,18 @@ def likely_duplicates(actor: User, entered: Entered, *, exclude: int | None = No
 
     forms = name_forms(entered.name)
     if forms is not None:
-        ids = newest_matches(base, forms.pinyin, scope=scope_terms(actor), limit=NAME_CANDIDATES)
-        people = base.filter(id__in=ids).prefetch_related("addresses")
         core = company_core(entered.company) if entered.company else ""
         city = entered.city or (parse_address(entered.address).city if entered.address else "")
+        wide = CITY_CANDIDATES if city else NAME_CANDIDATES
+        ids = newest_matches(base, forms.pinyin, scope=scope_terms(actor), limit=wide)
+        if len(ids) > NAME_CANDIDATES:
+            # A common name (王芳: thousands in a million customers): beyond the newest, only those in the city.
+            older = ids[NAME_CANDIDATES:]
+            in_city = set(
+                Address.objects.filter(customer_id__in=older, city=city).values_list("customer_id", flat=True)
+            )
+            ids = ids[:NAME_CANDIDATES] + [customer_id for customer_id in older if customer_id in in_city]
+        people = base.filter(id__in=ids).prefetch_related("addresses")
         for customer in people:
             theirs = name_forms(customer.display_name, customer.family_name, customer.given_name)
             if theirs is None or (theirs.pinyin != forms.pinyin and theirs.sorted != forms.sorted):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from kehu.accounts.access import allows
 from kehu.accounts.models import User
@@ -55,67 +55,61 @@ def dedup_start(*, actor: User, threshold: float = DEFAULT_THRESHOLD) -> Job:
 
 
 def _customers(actor: User) -> QuerySet[Customer]:
-    return (
-        customers_for_user(actor, Action.CHANGE)
-        .filter(erased_at__isnull=True, archived_at__isnull=True)
-        .only(
-            "id",
-            "display_name",
-            "family_name",
-            "given_name",
-            "company_name",
-            "birthday",
-            "id_number_index",
-            "external_id",
-            "source_system",
-        )
-        .prefetch_related(
-            Prefetch("contact_points", queryset=ContactPoint.objects.only("id", "customer_id", "kind", "value")),
-            Prefetch(
-                "addresses",
-                queryset=Address.objects.only(
-                    "id", "customer_id", "province", "city", "district", "street", "is_primary"
-                ).order_by("-is_primary", "id"),
-            ),
-        )
-        .order_by("id")
-    )
+    return customers_for_user(actor, Action.CHANGE).filter(erased_at__isnull=True, archived_at__isnull=True)
 
 
-def record_of(customer: Customer) -> LinkageRecord:
-    """What linkage compares of one customer (contact points and addresses prefetched or fetched)."""
-    points = list(customer.contact_points.all())
-    places = list(customer.addresses.all())
-    place = places[0] if places else None
-    return linkage_record(
-        customer.pk,
-        name=customer.display_name,
-        family=customer.family_name,
-        given=customer.given_name,
-        phones=[p.value for p in points if p.kind in PHONE_KINDS],
-        emails=[p.value for p in points if p.kind == ContactKind.EMAIL],
-        company=customer.company_name,
-        province=place.province if place else "",
-        city=place.city if place else "",
-        district=place.district if place else "",
-        street=place.street if place else "",
-        birthday=customer.birthday.isoformat() if customer.birthday else "",
-        id_key=customer.id_number_index,
-        external_id=customer.external_id,
-    )
+CUSTOMER_VALUES = (
+    "id",
+    "display_name",
+    "family_name",
+    "given_name",
+    "company_name",
+    "birthday",
+    "id_number_index",
+    "external_id",
+)
 
 
 def _records(actor: User, context: JobContext, total: int) -> Iterator[LinkageRecord]:
-    """Every customer in scope, read in batches by id (keyset), reporting progress as it goes."""
-    base = _customers(actor)
+    """Every customer in scope, read in batches by id (keyset), reporting progress as it goes.
+
+    Values, not model instances: a million customers and their four million contact points and addresses are
+    read (and decrypted) in about half the time that building their objects took."""
+    base = _customers(actor).order_by("id").values_list(*CUSTOMER_VALUES)
     last, done = 0, 0
     while True:
         batch = list(base.filter(id__gt=last)[:READ_BATCH])
         if not batch:
             return
-        for customer in batch:
-            yield record_of(customer)
-        last = batch[-1].pk
+        ids = [row[0] for row in batch]
+        phones: dict[int, list[str]] = defaultdict(list)
+        emails: dict[int, list[str]] = defaultdict(list)
+        points = ContactPoint.objects.filter(customer_id__in=ids, kind__in=(*PHONE_KINDS, ContactKind.EMAIL))
+        for customer_id, kind, value in points.values_list("customer_id", "kind", "value"):
+            (emails if kind == ContactKind.EMAIL else phones)[customer_id].append(value)
+        place: dict[int, tuple[str, str, str, str]] = {}
+        addresses = Address.objects.filter(customer_id__in=ids).order_by("customer_id", "-is_primary", "id")
+        for customer_id, *parts in addresses.values_list("customer_id", "province", "city", "district", "street"):
+            place.setdefault(customer_id, tuple(parts))  # type: ignore[arg-type]  # the primary, else the first
+        for customer_id, name, family, given, company, birthday, id_key, external_id in batch:
+            province, city, district, street = place.get(customer_id, ("", "", "", ""))
+            yield linkage_record(
+                customer_id,
+                name=name,
+                family=family,
+                given=given,
+                phones=phones.get(customer_id, ()),
+                emails=emails.get(customer_id, ()),
+                company=company,
+                province=province,
+                city=city,
+                district=district,
+                street=street,
+                birthday=birthday.isoformat() if birthday else "",
+                id_key=id_key,
+                external_id=external_id,
+            )
+        last = ids[-1]
         done += len(batch)
         context.check_cancelled()
         context.commit(done=done, total=total)
