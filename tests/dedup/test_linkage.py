@@ -173,3 +173,29 @@ def test_decisions_change_the_model_a_search_scores_with() -> None:
     assert before.keys() == after.keys()
     assert before
     assert all(after[pair] < before[pair] - 3 for pair in before)  # people reject what the model was sure of
+
+
+def test_a_training_session_splink_cannot_finish_leaves_the_others_standing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the demo million, the customers sharing a first phone are all different people: EM drove one level's m
+    to 1e-306 and splink refused it, which had failed the whole search."""
+    from splink.internals.linker_components.training import LinkerTraining
+
+    from kehu.dedup import linkage
+
+    monkeypatch.setattr(linkage, "EM_MIN_RECORDS", 10)
+    original = LinkerTraining.estimate_parameters_using_expectation_maximisation
+
+    def refuse_phone(self: LinkerTraining, blocking_rule: object, **options: object) -> object:
+        if "block_phone" in str(blocking_rule.get_blocking_rule("duckdb").blocking_rule_sql):  # type: ignore[attr-defined]
+            raise ValueError("m_probability value 2e-306 is below the minimum allowed value of 1e-300. Values…")
+        return original(self, blocking_rule, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LinkerTraining, "estimate_parameters_using_expectation_maximisation", refuse_phone)
+    names = ["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴娟"]
+    records = [
+        linkage.linkage_record(n, name=names[n % 10], city=["深圳市", "杭州市"][n % 2], phones=[f"+86139{n % 30:08d}"])
+        for n in range(40)
+    ]
+    result = linkage.link(linkage.records_table(records))
+    assert result.untrained == ["phone: m_probability value 2e-306 is below the minimum allowed value of 1e-300"]
+    assert result.comparisons_scored > 0

@@ -604,6 +604,7 @@ class LinkResult:
     model: dict[str, Any]
     reasons: dict[str, list[tuple[str, float]]]  # comparison → (label, match weight) of each level, best first
     common_values: dict[str, int] = field(default_factory=dict)  # rule → values too common to block on (BLOCK_MAX)
+    untrained: list[str] = field(default_factory=list)  # training sessions that failed, and why
 
 
 # Below this many customers, m probabilities come from the shipped model instead of expectation maximisation.
@@ -642,6 +643,7 @@ def link(
     # A small base holds too few duplicates to learn from: its m and u probabilities come from the model shipped
     # with kehu (learnt on the generated Chinese set by `bench/bench_dedup.py --save-model`); the prior is its own.
     settings: Any = linkage_settings() if learn else default_model()
+    untrained: list[str] = []
     keyed, left_out = block_keys(db._con, table, (*BLOCKING_RULES, *PRIOR_RULES, *TRAINING_RULES), block_max=block_max)
     predicting = [_block_on(rule, keyed=True) for rule in BLOCKING_RULES]
     if learn:
@@ -666,15 +668,20 @@ def link(
         # A small base's u probabilities from its own few pairs say little (three customers, two sharing a phone,
         # would make a shared phone look common): it keeps the shipped model's.
         linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-    if learn:
         db._con.register("kehu_records", keyed)
         for rule in TRAINING_RULES:
             # A rule without pairs (no two customers share a phone, say) is left out before splink sees it: a
             # failed training session drops the comparison it blocked on from the model.
-            if _shares_values(db._con, [block_key(rule)]):
+            if not _shares_values(db._con, [block_key(rule)]):
+                continue
+            try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     _block_on(rule, keyed=True), fix_probability_two_random_records_match=True
                 )
+            except ValueError as error:
+                # splink refuses an m probability that underflows (a level no duplicate in these blocks shows):
+                # the session trains a copy of the model, so the others' estimates stand.
+                untrained.append(f"{'+'.join(rule)}: {error}".split(". ")[0])
     if decisions is not None:
         decisions.apply(linker._settings_obj)
     _floor_m(linker)
@@ -701,6 +708,7 @@ def link(
         model=model,
         reasons=reasons,
         common_values={key.removeprefix("block_"): count for key, count in left_out.items() if count},
+        untrained=untrained,
     )
 
 

@@ -88,9 +88,7 @@ class DedupPolicy(models.Model):
     # Source systems from most to least trusted, for the "trusted" rule: "erp, shop, import".
     trusted_sources = models.CharField(_("trusted sources, most trusted first"), max_length=300, blank=True)
     # Whether a search learns from people's decisions on earlier groups (merged: the same; "not the same").
-    learn_from_decisions = models.BooleanField(
-        _("learn from merges and “not the same” decisions"), default=True
-    )
+    learn_from_decisions = models.BooleanField(_("learn from merges and “not the same” decisions"), default=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -44,6 +44,7 @@ from kehu.dedup.selectors import group_members, suggested_survivor
 READ_BATCH = 5_000
 DEFAULT_THRESHOLD = 0.7  # groups a person reviews; automatic merges will have a threshold of their own
 PHONE_KINDS = (ContactKind.MOBILE, ContactKind.PHONE)
+UNAUDITED = ("weight_histogram", "common_values", "untrained")  # the audit record keeps the counts
 
 
 def dedup_start(*, actor: User, threshold: float = DEFAULT_THRESHOLD) -> Job:
@@ -259,6 +260,8 @@ def _finish(
             "weight_histogram": result.weight_histogram if result else [],
             # rule → values shared by more than BLOCK_MAX customers ("info" before an @): no sign of one person
             "common_values": result.common_values if result else {},
+            # training sessions splink could not finish (a block where no duplicate shows some level)
+            "untrained": result.untrained if result else [],
             "seconds": round(seconds, 1),
         }
         audit_record_many(
@@ -268,9 +271,7 @@ def _finish(
                     event=AuditEvent.DUPLICATES_SEARCHED,
                     target_type="job",
                     target_id=str(job.public_id),
-                    extra={
-                        key: value for key, value in summary.items() if key not in ("weight_histogram", "common_values")
-                    },
+                    extra={key: value for key, value in summary.items() if key not in UNAUDITED},
                 )
             ],
         )

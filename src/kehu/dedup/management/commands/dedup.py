@@ -90,6 +90,8 @@ class Command(BaseCommand):
         if common := result.get("common_values"):
             listed = ", ".join(f"{rule} {count:,}" for rule, count in common.items())
             self.stdout.write(f"values shared by more than {BLOCK_MAX} customers, not compared by: {listed}")
+        for failed in result.get("untrained", []):
+            self.stdout.write(f"not trained on {failed}; the other sessions' estimates stand")
         if learnt := result.get("learnt"):
             self.stdout.write(
                 f"learnt from {learnt['decided_pairs']:,} decided pairs ({learnt['merged_pairs']:,} merged): "
