@@ -193,6 +193,7 @@ INSTALLED_APPS = [
     "kehu.privacy",
     "kehu.ingest",
     "kehu.dedup",
+    "kehu.analytics",
     "django_tasks",
     "django_tasks_db",
 ]

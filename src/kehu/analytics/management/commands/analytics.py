@@ -1,0 +1,87 @@
+"""`kehu analytics validate`: how well the purchase models predict a holdout, on any purchase log.
+
+kehu analytics validate --transactions FILE --calibration-end DATE --holdout-end DATE [--unit-days 7]
+
+FILE holds one purchase per row: customer id, date, amount (CSV, tab or space separated, header optional). The
+models are fitted on the purchases up to the calibration's end and predict each customer's purchases up to the
+holdout's end; the report gives the fitted parameters, predicted against actual holdout purchases in total and
+by repeat purchases in calibration, the mean absolute error per customer, and the AUC of the ranking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from argparse import ArgumentParser, ArgumentTypeError
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
+from kehu.core.errors import ServiceValidationError
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = "Customer analytics: validate the purchase models on a calibration / holdout split"
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        commands = parser.add_subparsers(dest="command", required=True)
+        validate = commands.add_parser("validate", help="fit on a calibration period, predict the holdout, compare")
+        validate.add_argument("--transactions", type=Path, required=True, help="customer id, date, amount per row")
+        validate.add_argument("--calibration-end", type=_day, required=True, help="last day of calibration")
+        validate.add_argument("--holdout-end", type=_day, required=True, help="last day of the holdout")
+        validate.add_argument("--unit-days", type=float, default=7.0, help="days in a time unit (default: weeks)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["transactions"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        try:
+            purchases = read_purchases(path)
+            report = holdout_report(
+                purchases,
+                calibration_end=options["calibration_end"],
+                holdout_end=options["holdout_end"],
+                unit_days=options["unit_days"],
+            )
+        except ServiceValidationError as error:
+            raise CommandError("\n".join(f"{e.field}: {e.reason}" for e in error.errors)) from None
+        self._print(report)
+
+    def _print(self, report: HoldoutReport) -> None:
+        out = self.stdout.write
+        unit = "weeks" if report.unit_days == 7 else f"units of {report.unit_days:g} days"
+        out(
+            f"{report.customers:,} customers; calibration to {report.calibration_end}, holdout to "
+            f"{report.holdout_end} ({report.holdout_length:.1f} {unit})"
+        )
+        params = ", ".join(f"{name} = {value:.4f}" for name, value in report.purchases.as_dict().items())
+        out(f"BG/NBD: {params} (log-likelihood {report.purchases.log_likelihood:.4f} per customer)")
+        if report.spend:
+            spend = ", ".join(f"{name} = {value:.4f}" for name, value in report.spend.as_dict().items())
+            out(f"Gamma-Gamma: {spend}")
+        else:
+            out("Gamma-Gamma: not fitted (no repeat purchases of positive value)")
+        out(
+            f"holdout purchases: predicted {report.predicted:,.1f}, actual {report.actual:,.0f} "
+            f"({report.predicted / report.actual - 1:+.1%})"
+            if report.actual
+            else f"holdout purchases: predicted {report.predicted:,.1f}, actual 0"
+        )
+        out(f"mean absolute error per customer: {report.mae:.4f}")
+        out(
+            f"AUC (who buys again), BG/NBD: {report.auc:.4f}"
+            if report.auc is not None
+            else "AUC: no one or everyone bought"
+        )
+        out("repeat purchases in calibration | customers | predicted per customer | actual per customer")
+        for bucket in report.buckets:
+            row = (bucket.repeat_purchases, f"{bucket.customers:,}", f"{bucket.predicted:.3f}", f"{bucket.actual:.3f}")
+            out(" | ".join(f"{cell:>8}" for cell in row))

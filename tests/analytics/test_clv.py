@@ -1,0 +1,167 @@
+"""BG/NBD and Gamma-Gamma: the published CDNOW parameters, analytic gradients that agree with the numbers, and
+`kehu analytics validate` on a real purchase log and on a broken one."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from scipy import optimize
+
+from kehu.analytics import clv
+
+REFERENCE = Path(os.environ.get("KEHU_REFERENCE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+CDNOW = REFERENCE / "cdnow"
+needs_cdnow = pytest.mark.skipif(
+    not (CDNOW / "CDNOW_sample.txt").is_file(),
+    reason=f"the CDNOW reference data is not at {CDNOW} (set KEHU_REFERENCE_DATA to the shared data directory)",
+)
+# Fader, Hardie & Lee (2005), maximum likelihood on the calibration summary of the 2,357-customer sample
+PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+def _calibration_summary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with (CDNOW / "cdnow_customers_summary.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return tuple(np.array([float(row[key]) for row in rows]) for key in ("frequency", "recency", "T"))  # type: ignore[return-value]
+
+
+def _sample_csv(tmp_path: Path) -> Path:
+    """CDNOW_sample.txt as a purchase log: customer (sample id), date, amount."""
+    out = tmp_path / "cdnow.csv"
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "date", "amount"])
+        for line in (CDNOW / "CDNOW_sample.txt").read_text(encoding="utf-8").splitlines():
+            _customer, sample_id, date, _cds, value = line.split()
+            writer.writerow([sample_id, date, value])
+    return out
+
+
+@needs_cdnow
+def test_bgnbd_finds_the_published_parameters_on_the_cdnow_calibration_summary() -> None:
+    model = clv.BgNbd.fit(*_calibration_summary())
+    for name, published in PUBLISHED.items():
+        assert getattr(model, name) == pytest.approx(published, rel=0.005), name
+
+
+@needs_cdnow
+def test_the_summary_of_the_raw_purchases_is_the_published_one() -> None:
+    ids, dates, amounts = [], [], []
+    for line in (CDNOW / "CDNOW_sample.txt").read_text(encoding="utf-8").splitlines():
+        _customer, sample_id, date, _cds, value = line.split()
+        ids.append(int(sample_id))
+        dates.append(dt.date(int(date[:4]), int(date[4:6]), int(date[6:])))
+        amounts.append(float(value))
+    summary = clv.summarise(ids, dates, amounts, calibration_end=dt.date(1997, 9, 30), holdout_end=dt.date(1998, 6, 30))
+    frequency, recency, age = _calibration_summary()
+    assert len(summary.customers) == 2357
+    assert np.array_equal(summary.frequency, frequency)
+    assert np.abs(summary.recency - recency).max() < 0.005  # the published file rounds to 2 decimals
+    assert np.abs(summary.T - age).max() < 0.005
+    assert summary.holdout_length == 39.0  # weeks 40–78
+    # Gamma-Gamma on the repeat purchases' mean value: lifetimes' published fit on this sample
+    spend = clv.GammaGamma.fit(summary.frequency, summary.monetary)
+    assert (spend.p, spend.q, spend.v) == pytest.approx((6.25, 3.74, 15.44), rel=0.005)
+
+
+def test_the_analytic_gradients_are_the_numerical_ones() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 8, 50).astype(float)
+    T = rng.uniform(5, 40, 50)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 50), 0.0)
+    for params in (np.array([0.24, 4.4, 0.79, 2.4]), np.array([1.3, 0.6, 2.5, 0.4])):
+        for customer in range(50):
+            one = (x[customer : customer + 1], t_x[customer : customer + 1], T[customer : customer + 1])
+            error = optimize.check_grad(
+                lambda p, one=one: clv.bgnbd_log_likelihood(p, *one)[0][0],
+                lambda p, one=one: clv.bgnbd_log_likelihood(p, *one)[1][:, 0],
+                params,
+            )
+            assert error < 1e-5
+    m = rng.uniform(5, 80, 50)
+    buyers = np.maximum(x, 1)
+    for customer in range(50):
+        one = (buyers[customer : customer + 1], m[customer : customer + 1])
+        error = optimize.check_grad(
+            lambda p, one=one: clv.gamma_gamma_log_likelihood(p, *one)[0][0],
+            lambda p, one=one: clv.gamma_gamma_log_likelihood(p, *one)[1][:, 0],
+            np.array([6.25, 3.74, 15.44]),
+        )
+        assert error < 1e-4
+
+
+def test_predictions_behave_as_the_model_says() -> None:
+    model = clv.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    x, t_x, T = np.array([0.0, 5.0, 5.0]), np.array([0.0, 30.0, 5.0]), np.array([38.0, 38.0, 38.0])
+    alive = model.probability_alive(x, t_x, T)
+    assert alive[0] == 1  # no repeat purchase: BG/NBD never saw them drop out
+    # P(alive) = 1 / (1 + a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)), worked by hand for x = 5, t_x = 30, T = 38
+    assert alive[1] == pytest.approx(1 / (1 + 0.793 / 6.426 * (42.414 / 34.414) ** 5.243), rel=1e-9)
+    assert alive[1] > 0.7
+    assert alive[2] < 0.01  # five purchases, the last 33 weeks ago: probably gone
+    expected = model.expected_purchases(39.0, x, t_x, T)
+    assert expected[1] > expected[0] > expected[2] > 0
+    assert np.all(model.expected_purchases(78.0, x, t_x, T) > expected)  # more time, more purchases
+    spend = clv.GammaGamma(p=6.25, q=3.74, v=15.44)
+    # one purchase of 100 is shrunk towards the population's mean (p·v/(q−1) ≈ 35.2); fifty are nearly trusted
+    assert spend.expected_spend(np.array([0.0]), np.array([0.0]))[0] == pytest.approx(6.25 * 15.44 / 2.74)
+    few, many = spend.expected_spend(np.array([1.0, 50.0]), np.array([100.0, 100.0]))
+    assert few == pytest.approx(6.25 * (15.44 + 100) / (6.25 + 3.74 - 1))  # 80.3
+    assert many == pytest.approx(6.25 * (15.44 + 5000) / (312.5 + 3.74 - 1))  # 99.4
+    assert 35.2 < few < many < 100
+
+
+@needs_cdnow
+def test_kehu_analytics_validate_reports_the_holdout(tmp_path: Path) -> None:
+    out = StringIO()
+    call_command(
+        "analytics",
+        "validate",
+        "--transactions",
+        str(_sample_csv(tmp_path)),
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "2,357 customers" in text
+    assert "BG/NBD: r = 0.2426, alpha = 4.4136, a = 0.7930, b = 2.4262" in text
+    assert "Gamma-Gamma: p = 6.2496, q = 3.7442, v = 15.4436" in text
+    assert "holdout purchases: predicted 1,653.4, actual 1,882 (-12.1%)" in text  # days with a purchase
+    assert "mean absolute error per customer: 0.7855" in text
+    assert "AUC (who buys again), BG/NBD: 0.7725" in text
+    assert "     7+ |       64 |    6.157 |    6.359" in text
+
+
+def test_a_broken_purchase_log_names_the_row_and_column(tmp_path: Path) -> None:
+    log = tmp_path / "purchases.csv"
+    log.write_text(
+        '客户,日期,金额\nA1,2024-01-05,"¥1,200.00"\nA1,2024/13/01,50\nB2,2024年2月3日,abc\n,2024-02-04,5\nC3,2024-02-05\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "analytics", "validate", "--transactions", str(log), "--calibration-end", "2024-03-01", "--holdout-end",
+            "2024-06-01",
+        )  # fmt: skip
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "row 3, column date: 2024/13/01 is not a real date"
+    assert lines[1] == "row 4, column amount: abc is not an amount"
+    assert lines[2] == "row 5, column customer id: is empty"
+    assert lines[3] == "row 6: has fewer than 3 columns (customer id, date, amount)"
+    log.write_text("A1,2024-01-05,10\nA1,2024-02-05,20\nB2,2024-01-07,5\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="holdout_end: must come after the calibration's end"):
+        call_command(
+            "analytics", "validate", "--transactions", str(log), "--calibration-end", "2024-03-01", "--holdout-end",
+            "2024-01-01",
+        )  # fmt: skip
