@@ -116,6 +116,10 @@ KEHU_AUDIT_HEAD_FILE = Path(env_str("KEHU_AUDIT_HEAD_FILE", str(VAR_DIR / "audit
 # working days, GDPR one month). Retention anonymises only what its report flagged this many days before.
 KEHU_SUBJECT_REQUEST_DAYS = env_int("KEHU_SUBJECT_REQUEST_DAYS", 15, minimum=1)
 KEHU_RETENTION_GRACE_DAYS = env_int("KEHU_RETENTION_GRACE_DAYS", 14, minimum=0)
+# Where duplicate linkage runs (kehu.dedup.engines): DuckDB in memory here, or Spark (pip install pyspark; Java 17)
+# for a base beyond one machine, at KEHU_SPARK_MASTER (spark://host:7077, or local[*] to try it on this one).
+KEHU_DEDUP_ENGINE = env_choice("KEHU_DEDUP_ENGINE", "duckdb", {"duckdb", "spark"})
+KEHU_SPARK_MASTER = env_str("KEHU_SPARK_MASTER", "local[*]")
 # Backups are sealed with the current encryption key unless turned off (kehu.ops.backup).
 KEHU_BACKUP_ENCRYPT = env_bool("KEHU_BACKUP_ENCRYPT", True)
 # Erasures are also noted here (public ids only), outside the database: restoring an older backup erases them again.

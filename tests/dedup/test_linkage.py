@@ -111,9 +111,8 @@ def test_the_shipped_model_has_the_comparisons_and_levels_of_the_settings() -> N
 def test_a_value_many_customers_share_blocks_nothing_and_its_holders_are_still_compared_otherwise() -> None:
     """ "info" before the @ of every company mailbox would make block² pairs: above block_max it blocks nothing,
     while two of its holders with one phone are still scored as one."""
-    import duckdb
-
     from kehu.dedup import linkage
+    from kehu.dedup.engines import DuckDBEngine
 
     names = ["华为", "腾讯", "阿里", "百度", "京东", "美团", "小米", "网易"]
     records = [
@@ -124,7 +123,7 @@ def test_a_value_many_customers_share_blocks_nothing_and_its_holders_are_still_c
     ]
     records.append(linkage.linkage_record(12, name="华为0", emails=["info@c12.com"], phones=["+8613900000000"]))
     table = linkage.records_table(records)
-    keyed, left_out = linkage.block_keys(duckdb.connect(), table, linkage.BLOCKING_RULES, block_max=5)
+    keyed, left_out = DuckDBEngine().keyed(table, linkage.BLOCKING_RULES, block_max=5)
     assert left_out["block_email_user"] == 1  # "info", held by 13
     assert left_out["block_phones"] == 1  # the switchboard, on 12
     rows = {row["unique_id"]: row for row in keyed.to_pylist()}

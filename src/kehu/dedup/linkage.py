@@ -9,8 +9,8 @@ the same", "same district"); `link` estimates the model's parameters from the da
 sampling, m by expectation maximisation on blocks; no labels needed), scores the candidate pairs that the
 blocking rules produce; `connected` joins the pairs above a threshold into groups.
 
-Everything runs in an in-memory DuckDB: decrypted values never reach a disk. The same settings run on
-Spark through splink's SparkAPI for bases beyond one machine.
+Everything runs in an in-memory DuckDB, where decrypted values never reach a disk, or with the same settings on
+Spark for bases beyond one machine (`kehu.dedup.engines`, `KEHU_DEDUP_ENGINE=spark`).
 """
 
 from __future__ import annotations
@@ -346,51 +346,10 @@ def _block_on(columns: Sequence[str], *, keyed: bool = False) -> Any:
     """splink's rule for `columns`; `keyed` blocks on the column `block_keys` made for them instead."""
     from splink import block_on
 
+    from kehu.dedup.engines import block_key
+
     names = [block_key(columns)] if keyed else list(columns)
     return block_on(*names, arrays_to_explode=names if columns == ("phones",) else None)
-
-
-def block_key(columns: Sequence[str]) -> str:
-    return "block_" + "_".join(columns)
-
-
-def block_keys(
-    con: Any, table: Any, rules: Iterable[Sequence[str]], *, block_max: int = BLOCK_MAX
-) -> tuple[Any, dict[str, int]]:
-    """`table` with one key column per rule: the rule's values joined, or NULL where more than `block_max`
-    customers share them (the phones: the list without such phones); and how many values each rule left out."""
-    con.register("kehu_unkeyed", table)
-    columns: list[str] = []
-    params: list[Any] = []
-    left_out: dict[str, int] = {}
-    for rule in dict.fromkeys(tuple(rule) for rule in rules):
-        name = block_key(rule)
-        if rule == ("phones",):
-            common = [
-                row[0]
-                for row in con.execute(
-                    "SELECT p FROM (SELECT unnest(phones) AS p FROM kehu_unkeyed) GROUP BY p HAVING count(*) > ?",
-                    [block_max],
-                ).fetchall()
-            ]
-            params.append(common)
-            columns.append(f"list_filter(phones, lambda p: NOT list_contains(?::VARCHAR[], p)) AS {name}")
-            left_out[name] = len(common)
-            continue
-        present = " AND ".join(f"{column} IS NOT NULL" for column in rule)
-        group = ", ".join(rule)
-        left_out[name] = con.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM kehu_unkeyed WHERE {present} GROUP BY {group} "  # noqa: S608
-            "HAVING count(*) > ?)",
-            [block_max],
-        ).fetchall()[0][0]
-        columns.append(
-            f"CASE WHEN {present} AND count(*) OVER (PARTITION BY {group}) <= {int(block_max)} "
-            f"THEN concat_ws(chr(31), {group}) END AS {name}"
-        )
-    keyed = con.sql(f"SELECT *, {', '.join(columns)} FROM kehu_unkeyed", params=params).to_arrow_table()  # noqa: S608
-    con.unregister("kehu_unkeyed")
-    return keyed, left_out
 
 
 def linkage_settings() -> Any:
@@ -437,7 +396,7 @@ def linkage_settings() -> Any:
         output_column_name="phone",
         comparison_description="phone",
         comparison_levels=[
-            cll.CustomLevel("len(phones_l) = 0 OR len(phones_r) = 0").configure(is_null_level=True),
+            null("phone"),  # the first phone: there is none exactly when the list is empty
             cll.ArrayIntersectLevel("phones", min_intersection=1).configure(
                 label_for_charts=gettext_noop("same phone")
             ),
@@ -478,10 +437,10 @@ def linkage_settings() -> Any:
             cll.CustomLevel(
                 "street_l = street_r AND city_l = city_r", label_for_charts=gettext_noop("same street address")
             ),
-            cll.CustomLevel(
-                "jaro_winkler_similarity(street_l, street_r) >= 0.9 AND (city_l = city_r OR district_l = district_r)",
-                label_for_charts=gettext_noop("street address almost the same"),
-            ),
+            cll.And(
+                cll.JaroWinklerLevel("street", 0.9),
+                cll.Or(cll.ExactMatchLevel("city"), cll.ExactMatchLevel("district")),
+            ).configure(label_for_charts=gettext_noop("street address almost the same")),
             cll.CustomLevel(
                 "district_l = district_r AND city_l = city_r", label_for_charts=gettext_noop("same district")
             ),
@@ -625,6 +584,7 @@ def link(
     max_u_pairs: float = 1e6,
     seed: int = 1,
     block_max: int = BLOCK_MAX,
+    engine_name: str | None = None,
 ) -> LinkResult:
     """Estimate the model on `table` (see `records_table`) and score the candidate pairs; `connected` groups them.
 
@@ -633,24 +593,25 @@ def link(
     """
     import logging
 
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
+
+    from kehu.dedup.engines import block_key, engine
 
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    db = DuckDBAPI()
+    runner = engine(engine_name)
     rows = table.num_rows
     learn = rows >= EM_MIN_RECORDS
     # A small base holds too few duplicates to learn from: its m and u probabilities come from the model shipped
     # with kehu (learnt on the generated Chinese set by `bench/bench_dedup.py --save-model`); the prior is its own.
-    settings: Any = linkage_settings() if learn else default_model()
+    settings = linkage_settings()
     untrained: list[str] = []
-    keyed, left_out = block_keys(db._con, table, (*BLOCKING_RULES, *PRIOR_RULES, *TRAINING_RULES), block_max=block_max)
+    keyed, left_out = runner.keyed(table, (*BLOCKING_RULES, *PRIOR_RULES, *TRAINING_RULES), block_max=block_max)
     predicting = [_block_on(rule, keyed=True) for rule in BLOCKING_RULES]
-    if learn:
-        settings.blocking_rules_to_generate_predictions = predicting
-    else:
-        settings["blocking_rules_to_generate_predictions"] = predicting
-    linker = Linker(db.register(keyed), settings, log_level=logging.ERROR)
+    settings.blocking_rules_to_generate_predictions = predicting
+    linker = Linker(runner.api.register(keyed), settings, log_level=logging.ERROR)
+    if not learn:
+        _use_model(linker._settings_obj, default_model())
     # Training rules cannot explode the phone list (splink scores exploded blocks only when predicting): they
     # use the first phone, which is every phone of almost every customer.
     linker.training.estimate_probability_two_random_records_match(
@@ -668,11 +629,11 @@ def link(
         # A small base's u probabilities from its own few pairs say little (three customers, two sharing a phone,
         # would make a shared phone look common): it keeps the shipped model's.
         linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-        db._con.register("kehu_records", keyed)
+        runner.register(keyed, "kehu_records")
         for rule in TRAINING_RULES:
             # A rule without pairs (no two customers share a phone, say) is left out before splink sees it: a
             # failed training session drops the comparison it blocked on from the model.
-            if not _shares_values(db._con, [block_key(rule)]):
+            if not runner.shares_values("kehu_records", [block_key(rule)]):
                 continue
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
@@ -686,12 +647,7 @@ def link(
         decisions.apply(linker._settings_obj)
     _floor_m(linker)
     predictions = linker.inference.predict()
-    con = db._con
-    scored, histogram = _weights_summary(con, predictions.physical_name)
-    pairs = con.sql(
-        f"SELECT * FROM {predictions.physical_name} WHERE match_probability >= {float(pair_floor)} "  # noqa: S608
-        "ORDER BY match_weight DESC"
-    ).to_arrow_table()
+    scored, histogram, pairs = runner.scored(predictions, pair_floor)
     model = linker.misc.save_model_to_json()
     reasons = {
         comparison["output_column_name"]: [
@@ -712,25 +668,28 @@ def link(
     )
 
 
-def _shares_values(con: Any, columns: Sequence[str]) -> bool:
-    """Whether two records (`kehu_records`) hold the same values in `columns`: a blocking rule has pairs."""
-    present = " AND ".join(f"{name} IS NOT NULL" for name in columns)
-    query = f"SELECT 1 FROM kehu_records WHERE {present} GROUP BY {', '.join(columns)} HAVING count(*) > 1 LIMIT 1"  # noqa: S608
-    return bool(con.sql(query).fetchall())
-
-
-def _weights_summary(con: Any, table: str) -> tuple[int, list[tuple[int, int]]]:
-    """How many pairs were scored, and how many at each whole match weight."""
-    rows = con.execute(
-        f"SELECT floor(match_weight)::INTEGER AS w, count(*) FROM {table} GROUP BY w ORDER BY w"  # noqa: S608
-    ).fetchall()
-    return sum(count for _, count in rows), [(int(weight), int(count)) for weight, count in rows]
-
-
 # No level is impossible for a duplicate: a level that training never saw among duplicates (a birthday typed
 # one digit wrong, say) keeps this m probability instead of ~0, which would veto every pair showing it.
 M_FLOOR = 0.005
 PRIOR_CAP = 0.001
+
+
+def _use_model(settings: Any, model: dict[str, Any]) -> None:
+    """Each level's m and u probabilities from a saved model (matched by comparison and label): the settings are
+    built for the engine's own SQL dialect, which a saved model's SQL is not."""
+    saved = {
+        (comparison["output_column_name"], level.get("label_for_charts")): level
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if not level.get("is_null_level")
+    }
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            stored = saved[(comparison.output_column_name, level.label_for_charts)]
+            level.m_probability = stored.get("m_probability")
+            level.u_probability = stored.get("u_probability")
 
 
 def _floor_m(linker: Any) -> None:
