@@ -47,11 +47,14 @@ def summarise(
     calibration_end: dt.date,
     holdout_end: dt.date | None = None,
     unit_days: float = 7.0,
+    period_days: int = 1,
 ) -> Summary:
     """The summary of a purchase log: one row per purchase (customer, date, amount), in any order.
 
-    Purchases on one day are one purchase (their amounts added), as in the literature. Customers whose first
-    purchase falls after `calibration_end` are left out; purchases after `holdout_end` are ignored.
+    Purchases on one day are one purchase (their amounts added), as in the literature; with `period_days` 7,
+    purchases in one week are (weeks from the first day of the log), as `lifetimes` counts with `freq="W"`.
+    Customers whose first purchase falls after `calibration_end` are left out; purchases after `holdout_end`
+    are ignored.
     """
     ids = np.asarray(customers, dtype=np.int64)
     days = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
@@ -60,7 +63,13 @@ def summarise(
     last = np.datetime64(holdout_end, "D").astype(np.int64) if holdout_end else end
     keep = days <= last
     ids, days, values = ids[keep], days[keep], values[keep]
-    # one purchase per customer and day
+    if period_days > 1 and len(days):
+        # periods counted from the first day of the log; a holdout purchase stays in the holdout even when its
+        # period began before the calibration ended
+        origin = days.min()
+        floored = origin + (days - origin) // period_days * period_days
+        days = np.where(days > end, np.maximum(floored, end + 1), floored)
+    # one purchase per customer and day (or period)
     order = np.lexsort((days, ids))
     ids, days, values = ids[order], days[order], values[order]
     new_day = np.ones(len(ids), dtype=bool)

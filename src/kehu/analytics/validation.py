@@ -110,6 +110,7 @@ class HoldoutReport:
     holdout_end: dt.date
     holdout_length: float  # in units of `unit_days`
     unit_days: float
+    period_days: int  # purchases within one period count as one
     purchases: BgNbd
     spend: GammaGamma | None
     predicted: float
@@ -120,7 +121,12 @@ class HoldoutReport:
 
 
 def holdout_report(
-    purchases: Purchases, *, calibration_end: dt.date, holdout_end: dt.date, unit_days: float = 7.0
+    purchases: Purchases,
+    *,
+    calibration_end: dt.date,
+    holdout_end: dt.date,
+    unit_days: float = 7.0,
+    period_days: int = 1,
 ) -> HoldoutReport:
     if holdout_end <= calibration_end:
         raise ServiceValidationError([FieldError("holdout_end", "must come after the calibration's end")])
@@ -131,6 +137,7 @@ def holdout_report(
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         unit_days=unit_days,
+        period_days=period_days,
     )
     if len(summary.customers) < 2:
         raise ServiceValidationError([FieldError("calibration_end", "leaves fewer than 2 customers to fit on")])
@@ -151,6 +158,7 @@ def holdout_report(
         holdout_end=holdout_end,
         holdout_length=summary.holdout_length,
         unit_days=unit_days,
+        period_days=period_days,
         purchases=model,
         spend=spend,
         predicted=float(predicted.sum()),

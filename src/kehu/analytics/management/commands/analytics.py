@@ -1,6 +1,7 @@
 """`kehu analytics validate`: how well the purchase models predict a holdout, on any purchase log.
 
 kehu analytics validate --transactions FILE --calibration-end DATE --holdout-end DATE [--unit-days 7]
+                        [--period day|week]
 
 FILE holds one purchase per row: customer id, date, amount (CSV, tab or space separated, header optional). The
 models are fitted on the purchases up to the calibration's end and predict each customer's purchases up to the
@@ -38,6 +39,12 @@ class Command(BaseCommand):
         validate.add_argument("--calibration-end", type=_day, required=True, help="last day of calibration")
         validate.add_argument("--holdout-end", type=_day, required=True, help="last day of the holdout")
         validate.add_argument("--unit-days", type=float, default=7.0, help="days in a time unit (default: weeks)")
+        validate.add_argument(
+            "--period",
+            choices=("day", "week"),
+            default="day",
+            help="purchases within one day (default) or one week count as one",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["transactions"]
@@ -50,6 +57,7 @@ class Command(BaseCommand):
                 calibration_end=options["calibration_end"],
                 holdout_end=options["holdout_end"],
                 unit_days=options["unit_days"],
+                period_days=7 if options["period"] == "week" else 1,
             )
         except ServiceValidationError as error:
             raise CommandError("\n".join(f"{e.field}: {e.reason}" for e in error.errors)) from None
@@ -60,7 +68,8 @@ class Command(BaseCommand):
         unit = "weeks" if report.unit_days == 7 else f"units of {report.unit_days:g} days"
         out(
             f"{report.customers:,} customers; calibration to {report.calibration_end}, holdout to "
-            f"{report.holdout_end} ({report.holdout_length:.1f} {unit})"
+            f"{report.holdout_end} ({report.holdout_length:.1f} {unit}); purchases counted once a "
+            f"{'week' if report.period_days == 7 else 'day'}"
         )
         params = ", ".join(f"{name} = {value:.4f}" for name, value in report.purchases.as_dict().items())
         out(f"BG/NBD: {params} (log-likelihood {report.purchases.log_likelihood:.4f} per customer)")
