@@ -120,6 +120,9 @@ KEHU_RETENTION_GRACE_DAYS = env_int("KEHU_RETENTION_GRACE_DAYS", 14, minimum=0)
 # for a base beyond one machine, at KEHU_SPARK_MASTER (spark://host:7077, or local[*] to try it on this one).
 KEHU_DEDUP_ENGINE = env_choice("KEHU_DEDUP_ENGINE", "duckdb", {"duckdb", "spark"})
 KEHU_SPARK_MASTER = env_str("KEHU_SPARK_MASTER", "local[*]")
+# Where customer analytics computes its features (kehu.analytics.features): an in-memory DuckDB fed through Arrow,
+# inside PostgreSQL when kehu runs on it, or Spark (KEHU_SPARK_MASTER).
+KEHU_ANALYTICS_BACKEND = env_choice("KEHU_ANALYTICS_BACKEND", "duckdb", {"duckdb", "postgres", "pyspark"})
 # Backups are sealed with the current encryption key unless turned off (kehu.ops.backup).
 KEHU_BACKUP_ENCRYPT = env_bool("KEHU_BACKUP_ENCRYPT", True)
 # Erasures are also noted here (public ids only), outside the database: restoring an older backup erases them again.
