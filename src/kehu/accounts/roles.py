@@ -51,6 +51,7 @@ class ObjectType(StrEnum):
     SUBJECT_REQUEST = "subject_request"
     RETENTION = "retention"
     DEDUP_POLICY = "dedup_policy"  # when merges run automatically, and by which rule
+    ANALYTICS = "analytics"  # customer scores and segments: CREATE runs the analysis over the whole base
 
 
 _ALL = frozenset(Action)
@@ -95,6 +96,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.SUBJECT_REQUEST: frozenset({Action.VIEW, Action.CREATE}),
     },
     Role.ANALYST: {
+        ObjectType.ANALYTICS: frozenset({Action.VIEW, Action.CREATE}),
         ObjectType.CUSTOMER: _READ,
         ObjectType.PRODUCT: _READ,
         ObjectType.ORDER: _READ,

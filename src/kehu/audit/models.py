@@ -58,6 +58,7 @@ class AuditEvent(models.TextChoices):
     KEYS_ROTATED = "keys.rotated", _("Encryption keys rotated")
     CUSTOMERS_EXPORTED = "customers.exported", _("Customer list exported")
     DUPLICATES_SEARCHED = "customers.duplicates_searched", _("Duplicate customers searched for")
+    ANALYTICS_RUN = "analytics.run", _("Customer analytics computed")
     CUSTOMERS_MERGED = "customer.merged", _("Customers merged")
     MERGE_UNDONE = "customer.merge_undone", _("Merge undone")
     DUPLICATES_DISMISSED = "customers.not_same", _("Marked as not the same customer")

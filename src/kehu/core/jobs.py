@@ -30,6 +30,7 @@ RUNNERS: dict[str, str] = {
     "import": "kehu.ingest.runner.run_import",
     "export": "kehu.ingest.exports.run_export",
     "dedup": "kehu.dedup.services.run_dedup",
+    "analytics": "kehu.analytics.services.run_analytics",
 }
 
 

@@ -1,5 +1,6 @@
 """`kehu analytics validate`: how well the purchase models predict a holdout, on any purchase log.
 
+kehu analytics run --as USER [--as-of DATE] [--background]
 kehu analytics validate --transactions FILE --calibration-end DATE --holdout-end DATE [--unit-days 7]
                         [--period day|week]
 
@@ -17,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from kehu.accounts.models import User
+from kehu.analytics.services import analytics_start
 from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
-from kehu.core.errors import ServiceValidationError
+from kehu.core.errors import PermissionDeniedError, ServiceValidationError
+from kehu.core.models import JobState
+from kehu.core.progress import job_run_with_bar
 
 
 def _day(text: str) -> dt.date:
@@ -34,6 +40,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         commands = parser.add_subparsers(dest="command", required=True)
+        run = commands.add_parser("run", help="score every customer: RFM segments, classes, lifetime value, churn risk")
+        run.add_argument("--as", dest="username", required=True, help="the user the run acts as (role, audit)")
+        run.add_argument("--background", action="store_true", help="queue it for `kehu worker` and return")
+        run.add_argument("--as-of", type=_day, help="score as things stood at the end of this day (default: now)")
         validate = commands.add_parser("validate", help="fit on a calibration period, predict the holdout, compare")
         validate.add_argument("--transactions", type=Path, required=True, help="customer id, date, amount per row")
         validate.add_argument("--calibration-end", type=_day, required=True, help="last day of calibration")
@@ -47,6 +57,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["command"] == "run":
+            self._run(options)
+            return
         path: Path = options["transactions"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
@@ -62,6 +75,32 @@ class Command(BaseCommand):
         except ServiceValidationError as error:
             raise CommandError("\n".join(f"{e.field}: {e.reason}" for e in error.errors)) from None
         self._print(report)
+
+    def _run(self, options: dict[str, Any]) -> None:
+        actor = User.objects.filter(username=options["username"], is_active=True).first()
+        if actor is None:
+            raise CommandError(f"no active user {options['username']!r}")
+        try:
+            as_of = options.get("as_of")
+            moment = (
+                timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())) if as_of else None
+            )
+            job = analytics_start(actor=actor, as_of=moment)
+        except PermissionDeniedError as error:
+            raise CommandError(str(error)) from None
+        if options["background"]:
+            self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
+            return
+        job = job_run_with_bar(job, label="customers scored", errors=self.stderr, failure="analytics run failed")
+        if job.state != JobState.SUCCEEDED:
+            raise CommandError(job.error.splitlines()[0] if job.error else f"the run ended {job.state}")
+        result = job.result
+        self.stdout.write(
+            f"{result['customers']:,} customers scored ({result['with_orders']:,} with orders) in {result['seconds']} s"
+        )
+        for scheme in ("segments", "classes"):
+            counts = ", ".join(f"{name} {count:,}" for name, count in result[scheme].items())
+            self.stdout.write(f"{scheme}: {counts}")
 
     def _print(self, report: HoldoutReport) -> None:
         out = self.stdout.write

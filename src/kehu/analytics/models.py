@@ -1,0 +1,43 @@
+"""What customer analytics leaves where people work: each customer's latest scores, and segment sizes per run."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerScore(models.Model):
+    """The latest analytics of one customer and when they were computed (None: not enough purchases to say)."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    computed_at = models.DateTimeField(_("computed at"))
+    recency_score = models.PositiveSmallIntegerField(_("R score"), null=True)
+    frequency_score = models.PositiveSmallIntegerField(_("F score"), null=True)
+    monetary_score = models.PositiveSmallIntegerField(_("M score"), null=True)
+    segment = models.CharField(_("RFM segment"), max_length=24, blank=True, db_index=True)
+    china_class = models.CharField(_("customer class"), max_length=24, blank=True, db_index=True)
+    probability_alive = models.FloatField(_("probability still a customer"), null=True)
+    expected_purchases = models.FloatField(_("expected purchases, next 90 days"), null=True)
+    lifetime_value = models.FloatField(_("expected value, next 12 months"), null=True)
+    churn_risk = models.FloatField(_("churn risk"), null=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"score of {self.customer_id} at {self.computed_at:%Y-%m-%d}"
+
+
+class SegmentCount(models.Model):
+    """How many customers a segment held after one run: the sizes over time show movement between segments."""
+
+    job = models.ForeignKey("core.Job", on_delete=models.CASCADE, related_name="segment_counts")
+    computed_at = models.DateTimeField()
+    scheme = models.CharField(max_length=10)  # "rfm" (named segments) or "china" (the eight classes)
+    segment = models.CharField(max_length=24)
+    customers = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["scheme", "computed_at"], name="segment_count_time")]
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.segment} = {self.customers}"

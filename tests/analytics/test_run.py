@@ -1,0 +1,76 @@
+"""The analytics run on the demo data: exact segment counts for a fixed seed, scores stored on each customer,
+RFM scores that follow from the features, sizes kept per run, one audit record, and the role that may run it."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from kehu.accounts.roles import Role
+from kehu.analytics.features import compute
+from kehu.analytics.models import CustomerScore, SegmentCount
+from kehu.analytics.rfm import quintile_scores
+from kehu.analytics.services import analytics_start
+from kehu.audit.models import AuditEvent, AuditRecord
+from kehu.core.jobs import job_run
+from kehu.core.models import JobState
+from kehu.demo.generate import DEMO_END, demo_load
+from tests.conftest import make_user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_base_is_scored_with_exact_counts() -> None:
+    demo_load(customers=300, seed=1)
+    analyst = make_user("ana", Role.ANALYST)
+    job = job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    assert job is not None
+    assert job.state == JobState.SUCCEEDED, job.error
+    result = job.result
+    assert result["customers"] == 300
+    assert result["with_orders"] == 237
+    assert result["segments"] == {
+        "about_to_sleep": 24, "at_risk": 29, "cant_lose": 8, "champions": 23, "hibernating": 26, "lost": 32,
+        "loyal": 31, "need_attention": 12, "new": 15, "potential_loyalists": 21, "promising": 16,
+    }  # fmt: skip
+    assert result["classes"] == {
+        "general_development": 66, "general_retention": 8, "general_value": 25, "general_winback": 77,
+        "important_development": 14, "important_retention": 8, "important_value": 27, "important_winback": 12,
+    }  # fmt: skip
+    # every customer has a score row; those without orders have no segment
+    assert CustomerScore.objects.count() == 300
+    assert CustomerScore.objects.filter(segment="").count() == 63
+    # the stored R and F scores are the quintiles of the features, recomputed here independently
+    features = [row for row in compute(as_of=DEMO_END).to_pylist() if row["orders"]]
+    recency = quintile_scores(np.array([row["recency_days"] for row in features]), higher_is_better=False)
+    frequency = quintile_scores(np.array([row["orders"] for row in features], dtype=float))
+    for index in (0, 57, 123, 236):
+        stored = CustomerScore.objects.get(customer_id=features[index]["customer_id"])
+        assert (stored.recency_score, stored.frequency_score) == (recency[index], frequency[index])
+        assert 0 <= stored.churn_risk <= 1  # type: ignore[operator]
+        assert stored.churn_risk == pytest.approx(1 - stored.probability_alive, abs=1e-4)  # type: ignore[operator]
+    assert CustomerScore.objects.filter(lifetime_value__gt=0).count() == 237
+    # the sizes of this run are kept, for movement over time
+    assert SegmentCount.objects.filter(job=job, scheme="rfm").count() == 11
+    assert sum(SegmentCount.objects.filter(job=job, scheme="china").values_list("customers", flat=True)) == 237
+    [record] = AuditRecord.objects.filter(event=AuditEvent.ANALYTICS_RUN)
+    assert record.extra == {"customers": 300, "with_orders": 237}
+    # a second run updates the scores in place
+    job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    assert CustomerScore.objects.count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_runs_it_and_a_sales_rep_may_not() -> None:
+    demo_load(customers=60, seed=2)
+    make_user("ana", Role.ANALYST)
+    out = StringIO()
+    call_command("analytics", "run", "--as", "ana", "--as-of", "2026-10-31", stdout=out)
+    assert "60 customers scored" in out.getvalue()
+    assert "segments: " in out.getvalue()
+    make_user("rep", Role.SALES_REP)
+    with pytest.raises(CommandError, match="analytics"):
+        call_command("analytics", "run", "--as", "rep")
