@@ -1,4 +1,5 @@
-"""A job run in the terminal with a progress bar: what `kehu import` and `kehu dedup run` share."""
+"""A job run in the terminal with a progress bar: what `kehu import`, `kehu dedup run` and `kehu analytics run`
+share."""
 
 from __future__ import annotations
 
@@ -25,4 +26,30 @@ def job_run_with_bar(job: Job, *, label: str, errors: OutputWrapper, failure: st
         except Exception as error:  # noqa: BLE001 - the job row keeps the full error; the command says it once
             errors.write(f"{failure}: {error}\n")
     job.refresh_from_db()
+    return job
+
+
+def job_run_in_terminal(
+    job: Job,
+    *,
+    background: bool,
+    out: OutputWrapper,
+    errors: OutputWrapper,
+    label: str,
+    failure: str,
+    must_succeed: bool = True,
+) -> Job | None:
+    """What a command does with the job it started: with `background`, say it is queued and return None (the
+    worker runs it); else run it here with a progress bar. With `must_succeed`, a job that did not succeed
+    ends the command with its first error line."""
+    from django.core.management.base import CommandError
+
+    from kehu.core.models import JobState
+
+    if background:
+        out.write(f"queued job {job.public_id}; `kehu worker` runs it")
+        return None
+    job = job_run_with_bar(job, label=label, errors=errors, failure=failure)
+    if must_succeed and job.state != JobState.SUCCEEDED:
+        raise CommandError(job.error.splitlines()[0] if job.error else f"{failure}: the job ended {job.state}")
     return job

@@ -24,8 +24,7 @@ from kehu.accounts.models import User
 from kehu.analytics.services import analytics_start
 from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
-from kehu.core.models import JobState
-from kehu.core.progress import job_run_with_bar
+from kehu.core.progress import job_run_in_terminal
 
 
 def _day(text: str) -> dt.date:
@@ -88,13 +87,17 @@ class Command(BaseCommand):
             job = analytics_start(actor=actor, as_of=moment)
         except PermissionDeniedError as error:
             raise CommandError(str(error)) from None
-        if options["background"]:
-            self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
+        ran = job_run_in_terminal(
+            job,
+            background=options["background"],
+            out=self.stdout,
+            errors=self.stderr,
+            label="customers scored",
+            failure="analytics run failed",
+        )
+        if ran is None:
             return
-        job = job_run_with_bar(job, label="customers scored", errors=self.stderr, failure="analytics run failed")
-        if job.state != JobState.SUCCEEDED:
-            raise CommandError(job.error.splitlines()[0] if job.error else f"the run ended {job.state}")
-        result = job.result
+        result = ran.result
         self.stdout.write(
             f"{result['customers']:,} customers scored ({result['with_orders']:,} with orders) in {result['seconds']} s"
         )

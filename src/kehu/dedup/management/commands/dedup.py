@@ -17,8 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
-from kehu.core.models import JobState
-from kehu.core.progress import job_run_with_bar
+from kehu.core.progress import job_run_in_terminal
 from kehu.customers.selectors import customer_get_for_user
 from kehu.dedup import selectors
 from kehu.dedup.linkage import BLOCK_MAX
@@ -76,13 +75,17 @@ class Command(BaseCommand):
             job = dedup_start(actor=actor, threshold=options["threshold"])
         except (PermissionDeniedError, ValueError) as error:
             raise CommandError(str(error)) from None
-        if options["background"]:
-            self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
+        ran = job_run_in_terminal(
+            job,
+            background=options["background"],
+            out=self.stdout,
+            errors=self.stderr,
+            label="customers read",
+            failure="duplicate search failed",
+        )
+        if ran is None:
             return
-        job = job_run_with_bar(job, label="customers read", errors=self.stderr, failure="duplicate search failed")
-        if job.state != JobState.SUCCEEDED:
-            raise CommandError(job.error.splitlines()[0] if job.error else f"the search ended {job.state}")
-        result = job.result
+        result = ran.result
         self.stdout.write(
             f"{result['customers']:,} customers, {result['pairs_scored']:,} pairs scored, {result['groups']:,} groups "
             f"({result['customers_in_groups']:,} customers) in {result['seconds']} s"

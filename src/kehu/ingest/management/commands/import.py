@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kehu.accounts.models import User
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.core.models import Job, JobState
-from kehu.core.progress import job_run_with_bar
+from kehu.core.progress import job_run_in_terminal
 from kehu.customers.bulk import LikelyPolicy, MatchPolicy
 from kehu.ingest.files import FileProblem, table_open, upload_plain, upload_store
 from kehu.ingest.mapping import auto_map
@@ -90,11 +90,17 @@ class Command(BaseCommand):
             )
         except (ServiceValidationError, PermissionDeniedError) as error:
             raise CommandError(str(error)) from None
-        if options["background"]:
-            self.stdout.write(f"queued job {job.public_id}; `kehu worker` runs it")
-            return
-        job = job_run_with_bar(job, label="rows", errors=self.stderr, failure="import failed")
-        self._summarise(job, options["report"])
+        ran = job_run_in_terminal(
+            job,
+            background=options["background"],
+            out=self.stdout,
+            errors=self.stderr,
+            label="rows",
+            failure="import failed",
+            must_succeed=False,  # the summary says what was imported before a failure
+        )
+        if ran is not None:
+            self._summarise(ran, options["report"])
 
     def _summarise(self, job: Job, report: Path | None) -> None:
         counts = job.counts
