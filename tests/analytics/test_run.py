@@ -74,3 +74,55 @@ def test_the_cli_runs_it_and_a_sales_rep_may_not() -> None:
     make_user("rep", Role.SALES_REP)
     with pytest.raises(CommandError, match="analytics"):
         call_command("analytics", "run", "--as", "rep")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_list_filters_by_segment_and_churn_risk(api_for: object) -> None:
+    demo_load(customers=120, seed=3)
+    analyst = make_user("ana", Role.ANALYST)
+    job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    api = api_for(analyst)  # type: ignore[operator]
+
+    def listed(**params: object) -> set[str]:
+        response = api.get("/customers", **params, limit=200)
+        assert response.status_code == 200, response.json()
+        return {item["id"] for item in response.json()["items"]}
+
+    valuable = set(
+        CustomerScore.objects.filter(china_class="important_value").values_list("customer__public_id", flat=True)
+    )
+    risky = set(
+        CustomerScore.objects.filter(china_class="important_value", churn_risk__gte=0.3).values_list(
+            "customer__public_id", flat=True
+        )
+    )
+    assert valuable
+    assert listed(segment="重要价值客户") == {str(public_id) for public_id in valuable}
+    assert listed(segment="Important value customers") == listed(segment="important_value")
+    assert listed(segment="重要价值客户", churn_risk__gte=0.3) == {str(public_id) for public_id in risky}
+    champions = CustomerScore.objects.filter(segment="champions").count()
+    assert len(listed(segment="冠军客户")) == champions > 0
+    refused = api.get("/customers", segment="最好的客户")
+    assert refused.status_code == 422
+    assert "segment" in str(refused.json())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_list_page_filters_by_class_in_chinese(client: object) -> None:
+    from django.test import Client
+
+    demo_load(customers=80, seed=4)
+    analyst = make_user("ana", Role.ANALYST)
+    job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    browser = client if isinstance(client, Client) else Client()
+    browser.force_login(analyst)
+    scores = CustomerScore.objects.select_related("customer")
+    valuable = [str(score.customer.public_id) for score in scores.filter(china_class="important_value")]
+    others = [str(score.customer.public_id) for score in scores.exclude(china_class="important_value")]
+    page = browser.get("/customers/", {"segment": "important_value", "per": 100}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "重要价值客户" in html  # the choice, in Chinese
+    assert valuable
+    assert all(public_id in html for public_id in valuable)
+    assert not any(public_id in html for public_id in others)

@@ -97,3 +97,24 @@ def rfm(recency_days: NDArray[np.float64], frequency: NDArray[np.float64], monet
         china_class=[CLASSES[(bool(a), bool(b), bool(c))][0] for a, b, c in zip(high_r, high_f, high_m, strict=True)],
         averages=averages,
     )
+
+
+def segment_lookup(value: str) -> tuple[str, str] | None:
+    """("segment" | "china_class", key) for a segment or class written as its key or its name in either
+    language (重要价值客户, Champions, important_value…); None when it is neither."""
+    from django.utils import translation
+
+    wanted = value.strip()
+    if wanted in SEGMENTS:
+        return "segment", wanted
+    if wanted in CLASS_NAMES:
+        return "china_class", wanted
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            for key, name in SEGMENTS.items():
+                if str(name).casefold() == wanted.casefold():
+                    return "segment", key
+            for key, name in CLASS_NAMES.items():
+                if str(name).casefold() == wanted.casefold():
+                    return "china_class", key
+    return None

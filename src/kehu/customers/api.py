@@ -334,6 +334,10 @@ class CustomerListQuery(Schema):
     created_before: UtcDatetime | None = None
     archived: bool = False
     attribute: list[str] = Field(default_factory=list, description="custom field filter written key=value")
+    segment: str = Field(
+        "", max_length=40, description="RFM segment or customer class, as key or name (champions, 重要价值客户…)"
+    )
+    churn_risk__gte: float | None = Field(None, ge=0, le=1, description="churn risk at least this (0–1)")
     sort: Literal["-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name"] = (
         "-created_at"
     )
@@ -374,6 +378,8 @@ def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> di
         created_before=params.created_before,
         archived=params.archived,
         attributes=_attribute_filters(params.attribute),
+        segment=params.segment,
+        churn_risk_min=params.churn_risk__gte,
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
     names = may_see_names(user)

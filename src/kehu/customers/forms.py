@@ -88,6 +88,8 @@ class CustomerFilterForm(forms.Form):
     archived = forms.BooleanField(label=_("Archived only"), required=False)
     quality = forms.ChoiceField(label=_("Data quality"), required=False)
     months = forms.IntegerField(label=_("Not touched for (months)"), required=False, min_value=1, max_value=120)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+    churn = forms.FloatField(label=_("Churn risk at least"), required=False, min_value=0, max_value=1)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per = forms.TypedChoiceField(
         label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=None, initial=50
@@ -108,6 +110,11 @@ class CustomerFilterForm(forms.Form):
         quality_field = self.fields["quality"]
         assert isinstance(quality_field, forms.ChoiceField)
         quality_field.choices = _blank(quality_choices())
+        from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
+
+        segment_field = self.fields["segment"]
+        assert isinstance(segment_field, forms.ChoiceField)
+        segment_field.choices = _blank([*CLASS_NAMES.items(), *SEGMENTS.items()])  # as the last analytics run left them
         self.custom_fields = list(CustomFieldDefinition.objects.filter(active=True).order_by("label"))
         for definition in self.custom_fields:
             name = f"attr_{definition.key}"
@@ -303,5 +310,7 @@ def list_filters(user: User, data: QueryDict) -> tuple[CustomerFilterForm, Custo
         attributes=form.attributes() if form.is_bound else {},
         quality=cleaned.get("quality", ""),
         quality_months=cleaned.get("months") or 12,
+        segment=cleaned.get("segment", ""),
+        churn_risk_min=cleaned.get("churn"),
     )
     return form, filters

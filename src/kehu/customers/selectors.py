@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext
 
 from kehu.accounts.access import require, scope_q, scope_terms
 from kehu.accounts.models import User
@@ -179,6 +180,8 @@ class CustomerFilters:
     attributes: dict[str, Any] = field(default_factory=dict)
     quality: str = ""  # a measure of kehu.customers.quality (missing_phone, no_contact, stale…)
     quality_months: int = 12  # for `stale`
+    segment: str = ""  # an RFM segment or customer class (kehu.analytics.rfm.segment_lookup), as last computed
+    churn_risk_min: float | None = None
 
 
 RARE_TAG = 2000
@@ -242,6 +245,15 @@ def customers_filtered(user: User, filters: CustomerFilters) -> QuerySet[Custome
         from kehu.customers.quality import quality_filter
 
         queryset = queryset.filter(quality_filter(filters.quality, filters.quality_months))
+    if filters.segment:
+        from kehu.analytics.rfm import segment_lookup
+
+        found = segment_lookup(filters.segment)
+        if found is None:
+            raise ServiceValidationError.single("segment", gettext("is not an RFM segment or a customer class"))
+        queryset = queryset.filter(**{f"score__{found[0]}": found[1]})
+    if filters.churn_risk_min is not None:
+        queryset = queryset.filter(score__churn_risk__gte=filters.churn_risk_min)
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
     return queryset
