@@ -126,3 +126,25 @@ def test_the_list_page_filters_by_class_in_chinese(client: object) -> None:
     assert valuable
     assert all(public_id in html for public_id in valuable)
     assert not any(public_id in html for public_id in others)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_360_page_explains_the_score() -> None:
+    from django.test import Client
+
+    demo_load(customers=80, seed=4)
+    analyst = make_user("ana", Role.ANALYST)
+    job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    score = CustomerScore.objects.select_related("customer").filter(china_class="important_retention").first()
+    assert score is not None
+    browser = Client()
+    browser.force_login(analyst)
+    html = browser.get(f"/customers/{score.customer.public_id}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "重要保持客户" in html
+    assert f"R{score.recency_score} F{score.frequency_score} M{score.monetary_score}" in html
+    assert "最近一次购买早于平均客户" in html  # important retention: long ago, but often and much
+    assert f"流失风险 {round(score.churn_risk * 100)}%" in html  # type: ignore[operator]
+    unscored = CustomerScore.objects.select_related("customer").filter(segment="").first()
+    assert unscored is not None
+    page = browser.get(f"/customers/{unscored.customer.public_id}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert 'data-testid="score"' in page.content.decode()  # the card is there, without a class

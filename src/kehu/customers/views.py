@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kehu.accounts.access import allows
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
+from kehu.analytics.selectors import score_explained
 from kehu.commerce.models import Order
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.customers import selectors, services
@@ -243,6 +244,7 @@ def _detail_context(request: HttpRequest, user: User, customer: Customer, log_fo
         "summary": summary,
         "quality": customer_quality(customer, activity=[summary["last"], summary["last_contact"]]),
         "custom_values": _custom_values(customer),
+        "score": score_explained(customer.pk),
         "orders": orders,
         "orders_more": len(orders) == ORDERS_SHOWN,
         "log_form": log_form,
