@@ -103,10 +103,17 @@ def summarise(
 
 
 def _compressed(*columns: Array) -> tuple[list[Array], Array]:
-    """The distinct rows of `columns` and how many customers each stands for."""
-    stacked = np.column_stack(columns)
-    rows, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [rows[:, index] for index in range(rows.shape[1])], counts.astype(np.float64)
+    """The distinct rows of `columns` and how many customers each stands for (sorted, then cut where a value
+    changes: several times faster than `np.unique(axis=0)` on a million rows)."""
+    count = len(columns[0])
+    order = np.lexsort(columns[::-1])
+    ordered = [column[order] for column in columns]
+    new = np.ones(count, dtype=bool)
+    if count > 1:
+        new[1:] = np.logical_or.reduce([column[1:] != column[:-1] for column in ordered])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, count)).astype(np.float64)
+    return [column[starts] for column in ordered], counts
 
 
 def _fit(negative: object, start: Array, names: tuple[str, ...]) -> tuple[dict[str, float], float, int]:
@@ -209,13 +216,12 @@ class GammaGamma:
         usable = (frequency > 0) & (monetary > 0)
         if usable.sum() < 2:
             raise FitError("Gamma-Gamma needs customers with repeat purchases of positive value")
-        (x, m), weight = _compressed(frequency[usable], monetary[usable])
-        total = weight.sum()
+        sums = GammaGammaSums.of(frequency[usable], monetary[usable])
 
         def negative(log_params: Array) -> tuple[float, Array]:
             params = np.exp(log_params)
-            ll, gradient = gamma_gamma_log_likelihood(params, x, m)
-            return -float(weight @ ll) / total, -(gradient @ weight) * params / total
+            ll, gradient = sums.log_likelihood(params)
+            return -ll / sums.customers, -gradient * params / sums.customers
 
         fitted, nll, iterations = _fit(negative, np.ones(3), ("p", "q", "v"))
         return cls(**fitted, log_likelihood=-nll, iterations=iterations)
@@ -249,6 +255,63 @@ def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> tuple[Array
     gradient[1] = psi(px + q) - psi(q) + np.log(v) - log_total
     gradient[2] = q / v - (px + q) / (x * m + v)
     return ll, gradient
+
+
+@dataclass(frozen=True)
+class GammaGammaSums:
+    """The Gamma-Gamma log-likelihood of many customers, summed, with the terms that depend on the number of
+    purchases alone computed once per distinct number: each evaluation then costs two passes over the
+    customers (log and reciprocal of x·m + v) instead of eight special functions."""
+
+    x: Array
+    m: Array
+    counts: Array  # distinct numbers of purchases → how many customers
+    distinct: Array
+    customers: float
+    sum_log_m: float
+    sum_x_log_m: float
+    sum_x_log_x: float
+
+    @classmethod
+    def of(cls, x: Array, m: Array) -> GammaGammaSums:
+        distinct, counts = np.unique(x, return_counts=True)
+        return cls(
+            x=x,
+            m=m,
+            counts=counts.astype(np.float64),
+            distinct=distinct,
+            customers=float(len(x)),
+            sum_log_m=float(np.log(m).sum()),
+            sum_x_log_m=float(x @ np.log(m)),
+            sum_x_log_x=float(x @ np.log(x)),
+        )
+
+    def log_likelihood(self, params: Array) -> tuple[float, Array]:
+        """The summed log-likelihood (as `gamma_gamma_log_likelihood` summed) and its gradient in (p, q, v)."""
+        p, q, v = params
+        x, counts, n = self.distinct, self.counts, self.customers
+        px = p * x
+        psi = special.digamma
+        total = self.x * self.m + v
+        log_total = np.log(total)
+        weighted_log_total = (p * self.x + q) @ log_total
+        ll = (
+            counts @ (special.gammaln(px + q) - special.gammaln(px))
+            - n * special.gammaln(q)
+            + n * q * np.log(v)
+            + p * self.sum_x_log_m
+            - self.sum_log_m
+            + p * self.sum_x_log_x
+            - weighted_log_total
+        )
+        gradient = np.array(
+            [
+                counts @ (x * (psi(px + q) - psi(px))) + self.sum_x_log_m + self.sum_x_log_x - self.x @ log_total,
+                counts @ psi(px + q) - n * psi(q) + n * np.log(v) - log_total.sum(),
+                n * q / v - ((p * self.x + q) @ (1 / total)),
+            ]
+        )
+        return float(ll), gradient
 
 
 def lifetime_value(
