@@ -187,9 +187,7 @@ def _arrow_tables() -> dict[str, Any]:
     tables = {}
     for name, (_table, columns) in COLUMNS.items():
         rows = list(models[name].order_by().values_list(*columns).iterator(chunk_size=20_000))
-        data = {
-            column: [None if row[index] is None else row[index] for row in rows] for index, column in enumerate(columns)
-        }
+        data = {column: [row[index] for row in rows] for index, column in enumerate(columns)}
         for column in ("total", "line_total", "amount", "satisfaction"):
             if column in data:
                 data[column] = [None if value is None else float(value) for value in data[column]]

@@ -1,13 +1,30 @@
-"""A job run in the terminal with a progress bar: what `kehu import`, `kehu dedup run` and `kehu analytics run`
-share."""
+"""What kehu's commands share: the user a command acts as, and a job run in the terminal with a progress bar
+(`kehu import`, `kehu dedup run`, `kehu analytics run`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from django.core.management.base import OutputWrapper
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kehu.core.jobs import job_run
 from kehu.core.models import Job
+
+if TYPE_CHECKING:
+    from kehu.accounts.models import User
+
+
+def acting_user(username: str) -> User:
+    """The active user named `username`, whose role and scope a command applies; a CommandError otherwise."""
+    from django.core.management.base import CommandError
+
+    from kehu.accounts.models import User
+
+    actor = User.objects.filter(username=username, is_active=True).first()
+    if actor is None:
+        raise CommandError(f"{username} is not an active user")
+    return actor
 
 
 def job_run_with_bar(job: Job, *, label: str, errors: OutputWrapper, failure: str) -> Job:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import Team, User
 from kehu.accounts.roles import Scope, role_scope
+from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
 from kehu.customers.custom_fields import filter_value
 from kehu.customers.models import (
     ContactKind,
@@ -110,8 +111,6 @@ class CustomerFilterForm(forms.Form):
         quality_field = self.fields["quality"]
         assert isinstance(quality_field, forms.ChoiceField)
         quality_field.choices = _blank(quality_choices())
-        from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
-
         segment_field = self.fields["segment"]
         assert isinstance(segment_field, forms.ChoiceField)
         segment_field.choices = _blank([*CLASS_NAMES.items(), *SEGMENTS.items()])  # as the last analytics run left them

@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from kehu.accounts.access import require, scope_q, scope_terms
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
+from kehu.analytics.rfm import segment_lookup
 from kehu.core.changes import parse_public_id
 from kehu.core.errors import NotFoundError, ServiceValidationError, one_of
 from kehu.core.pagination import Page, paginate
@@ -246,8 +247,6 @@ def customers_filtered(user: User, filters: CustomerFilters) -> QuerySet[Custome
 
         queryset = queryset.filter(quality_filter(filters.quality, filters.quality_months))
     if filters.segment:
-        from kehu.analytics.rfm import segment_lookup
-
         found = segment_lookup(filters.segment)
         if found is None:
             raise ServiceValidationError.single("segment", gettext("is not an RFM segment or a customer class"))

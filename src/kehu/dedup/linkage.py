@@ -536,8 +536,9 @@ class Decisions:
             low, high = (middle, high) if expected(middle) < same else (low, middle)
         return (low + high) / 2
 
-    def apply(self, settings: Any) -> None:
-        """Move the m probabilities of splink's settings object towards the decisions and shift its prior."""
+    def apply(self, settings: Any) -> float:
+        """Move the m probabilities of splink's settings object towards the decisions and shift its prior;
+        returns the shift in bits."""
         for comparison in settings.comparisons:
             levels = [level for level in comparison.comparison_levels if not level.is_null_level]
             by_label = {level.label_for_charts: level.m_probability or 0.0 for level in levels}
@@ -551,6 +552,7 @@ class Decisions:
             prior = settings._probability_two_random_records_match
             odds = prior / (1 - prior) * 2**shift
             settings._probability_two_random_records_match = odds / (1 + odds)
+        return shift
 
 
 @dataclass
@@ -564,6 +566,7 @@ class LinkResult:
     reasons: dict[str, list[tuple[str, float]]]  # comparison → (label, match weight) of each level, best first
     common_values: dict[str, int] = field(default_factory=dict)  # rule → values too common to block on (BLOCK_MAX)
     untrained: list[str] = field(default_factory=list)  # training sessions that failed, and why
+    prior_shift: float = 0.0  # bits every pair's weight moved for people's decisions (`Decisions`)
 
 
 # Below this many customers, m probabilities come from the shipped model instead of expectation maximisation.
@@ -643,8 +646,7 @@ def link(
                 # splink refuses an m probability that underflows (a level no duplicate in these blocks shows):
                 # the session trains a copy of the model, so the others' estimates stand.
                 untrained.append(f"{'+'.join(rule)}: {error}".split(". ")[0])
-    if decisions is not None:
-        decisions.apply(linker._settings_obj)
+    prior_shift = decisions.apply(linker._settings_obj) if decisions is not None else 0.0
     _floor_m(linker)
     predictions = linker.inference.predict()
     scored, histogram, pairs = runner.scored(predictions, pair_floor)
@@ -665,6 +667,7 @@ def link(
         reasons=reasons,
         common_values={key.removeprefix("block_"): count for key, count in left_out.items() if count},
         untrained=untrained,
+        prior_shift=prior_shift,
     )
 
 

@@ -137,7 +137,7 @@ def run_dedup(job: Job, context: JobContext) -> dict[str, Any]:
         summary["learnt"] = {
             "merged_pairs": len(decisions.confirmed),
             "decided_pairs": len(decisions.reviewed),
-            "prior_shift_bits": round(decisions.prior_shift(), 2),
+            "prior_shift_bits": round(result.prior_shift, 2),
         }
     summary["merged_automatically"] = _auto_merge(job, actor)
     return summary

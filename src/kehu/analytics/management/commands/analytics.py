@@ -20,11 +20,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from kehu.accounts.models import User
 from kehu.analytics.services import analytics_start
 from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
-from kehu.core.progress import job_run_in_terminal
+from kehu.core.progress import acting_user, job_run_in_terminal
 
 
 def _day(text: str) -> dt.date:
@@ -76,9 +75,7 @@ class Command(BaseCommand):
         self._print(report)
 
     def _run(self, options: dict[str, Any]) -> None:
-        actor = User.objects.filter(username=options["username"], is_active=True).first()
-        if actor is None:
-            raise CommandError(f"no active user {options['username']!r}")
+        actor = acting_user(options["username"])
         try:
             as_of = options.get("as_of")
             moment = (

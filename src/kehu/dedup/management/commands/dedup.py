@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action
 from kehu.core.errors import NotFoundError, PermissionDeniedError, ServiceValidationError
-from kehu.core.progress import job_run_in_terminal
+from kehu.core.progress import acting_user, job_run_in_terminal
 from kehu.customers.selectors import customer_get_for_user
 from kehu.dedup import selectors
 from kehu.dedup.linkage import BLOCK_MAX
@@ -57,9 +57,7 @@ class Command(BaseCommand):
         undo.add_argument("merge", help="the merge id that `kehu dedup merge` printed")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = User.objects.filter(username=options["username"], is_active=True).first()
-        if actor is None:
-            raise CommandError(f"{options['username']} is not an active user")
+        actor = acting_user(options["username"])
         handler = {"groups": self._groups, "merge": self._merge, "undo": self._undo}.get(options["command"])
         if handler is not None:
             try:

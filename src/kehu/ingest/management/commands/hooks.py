@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from kehu.accounts.access import allows
-from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.commerce.models import OrderChannel
+from kehu.core.progress import acting_user
 from kehu.ingest.models import WebhookSource
 from kehu.ingest.webhooks import source_create, source_rotate
 
@@ -43,9 +43,7 @@ class Command(BaseCommand):
             name = slugify(options["name"])
             if not name or name != options["name"]:
                 raise CommandError("the name is used in the URL: lower-case letters, digits and dashes")
-            actor = User.objects.filter(username=options["username"], is_active=True).first()
-            if actor is None:
-                raise CommandError(f"{options['username']} is not an active user")
+            actor = acting_user(options["username"])
             needed = [
                 (ObjectType.CUSTOMER, Action.CREATE),
                 (ObjectType.ORDER, Action.CREATE),

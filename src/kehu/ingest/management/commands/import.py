@@ -9,10 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kehu.accounts.models import User
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.core.models import Job, JobState
-from kehu.core.progress import job_run_in_terminal
+from kehu.core.progress import acting_user, job_run_in_terminal
 from kehu.customers.bulk import LikelyPolicy, MatchPolicy
 from kehu.ingest.files import FileProblem, table_open, upload_plain, upload_store
 from kehu.ingest.mapping import auto_map
@@ -46,9 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--report", type=Path, help="write the rows not imported here (.csv or .xlsx)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = User.objects.filter(username=options["username"], is_active=True).first()
-        if actor is None:
-            raise CommandError(f"{options['username']} is not an active user")
+        actor = acting_user(options["username"])
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
