@@ -51,7 +51,21 @@ def test_the_demo_base_is_scored_with_exact_counts() -> None:
         stored = CustomerScore.objects.get(customer_id=features[index]["customer_id"])
         assert (stored.recency_score, stored.frequency_score) == (recency[index], frequency[index])
         assert 0 <= stored.churn_risk <= 1  # type: ignore[operator]
-        assert stored.churn_risk == pytest.approx(1 - stored.probability_alive, abs=1e-4)  # type: ignore[operator]
+    # who buys again within 90 days: both models as they stood on 3 August ranked who bought since; the trees
+    # (purchase log + contacts, refunds, categories…) ranked better than BG/NBD, so they scored the customers
+    buy_again = result["buy_again"]
+    assert (buy_again["evaluated_from"], buy_again["customers"], buy_again["buyers"]) == ("2026-08-03", 201, 50)
+    assert buy_again["auc"] == {
+        "BG/NBD": pytest.approx(0.8058, abs=1e-4),
+        "gradient boosting": pytest.approx(0.8211, abs=1e-4),
+    }
+    assert buy_again["chosen"] == "gradient boosting"
+    assert buy_again["importance"][0][0] == "BG/NBD probability of buying"
+    assert "days since the last contact" in [name for name, drop in buy_again["importance"] if drop > 0]
+    assert sum(part[1] for part in buy_again["calibration"]["gradient boosting"]) == 201
+    scored = CustomerScore.objects.exclude(churn_risk=None)
+    assert scored.count() == 237  # every customer who bought has a churn risk, none who did not
+    assert all(0 <= risk <= 1 for risk in scored.values_list("churn_risk", flat=True))
     assert CustomerScore.objects.filter(lifetime_value__gt=0).count() == 237
     # the sizes of this run are kept, for movement over time
     assert SegmentCount.objects.filter(job=job, scheme="rfm").count() == 11

@@ -52,7 +52,7 @@ def summarise(
     """The summary of a purchase log: one row per purchase (customer, date, amount), in any order.
 
     Purchases on one day are one purchase (their amounts added), as in the literature; with `period_days` 7,
-    purchases in one week are (weeks from the first day of the log), as `lifetimes` counts with `freq="W"`.
+    purchases in one calendar week (Monday to Sunday) are, as `lifetimes` counts with `freq="W"`.
     Customers whose first purchase falls after `calibration_end` are left out; purchases after `holdout_end`
     are ignored.
     """
@@ -64,11 +64,17 @@ def summarise(
     keep = days <= last
     ids, days, values = ids[keep], days[keep], values[keep]
     if period_days > 1 and len(days):
-        # periods counted from the first day of the log; a holdout purchase stays in the holdout even when its
-        # period began before the calibration ended
-        origin = days.min()
+        # periods of calendar weeks (Monday to Sunday; 1970-01-01 was a Thursday) or runs of days from the first
+        # day of the log; a holdout purchase stays in the holdout even when its period began before the
+        # calibration ended
+        origin = np.int64(-3) if period_days == 7 else days.min()
         floored = origin + (days - origin) // period_days * period_days
         days = np.where(days > end, np.maximum(floored, end + 1), floored)
+        # ages and the holdout's length in whole periods too
+        since = origin + (end - origin) // period_days * period_days
+        horizon = origin + (last - origin) // period_days * period_days - since
+    else:
+        since, horizon = end, last - end
     # one purchase per customer and day (or period)
     order = np.lexsort((days, ids))
     ids, days, values = ids[order], days[order], values[order]
@@ -94,10 +100,10 @@ def summarise(
         customers=customer_ids[kept],
         frequency=frequency[kept].astype(np.float64),
         recency=((last_day - first) / unit_days)[kept].astype(np.float64),
-        T=((end - first) / unit_days)[kept].astype(np.float64),
+        T=((since - first) / unit_days)[kept].astype(np.float64),
         monetary=monetary[kept],
         holdout=holdout[kept].astype(np.float64),
-        holdout_length=float(last - end) / unit_days,
+        holdout_length=float(horizon) / unit_days,
         unit_days=unit_days,
     )
 
@@ -161,6 +167,16 @@ class BgNbd:
 
     def probability_alive(self, x: Array, t_x: Array, T: Array) -> Array:
         return np.asarray(special.expit(-self._alive_odds_log(x, t_x, T)), dtype=np.float64)
+
+    def probability_buying(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
+        """Probability of at least one purchase in the next `t` units.
+
+        A customer only drops out right after a purchase, so one who is alive now and buys nothing in `t` is
+        still alive: given alive, λ ~ Gamma(r + x, α + T) and no purchase has probability ((α+T)/(α+T+t))^(r+x).
+        """
+        t = np.asarray(t, dtype=np.float64)
+        none = np.exp((self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + T + t)))
+        return np.asarray(self.probability_alive(x, t_x, T) * (1 - none), dtype=np.float64)
 
     def expected_purchases(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
         """Expected purchases in the next `t` units of a customer with summary (x, t_x, T)."""

@@ -1,5 +1,7 @@
 """The analytics run: features for every customer, RFM segments and classes, BG/NBD and Gamma-Gamma on the order
-history, stored on each customer (`CustomerScore`) with the segment sizes of the run (`SegmentCount`).
+history, who buys again within 90 days by the better of BG/NBD and gradient boosting (measured on the 90 days
+before the run, `kehu.analytics.propensity`), stored on each customer (`CustomerScore`) with the segment sizes of
+the run (`SegmentCount`) and the models' comparison in the job's result.
 
 Runs as a job (`kind="analytics"`): `kehu analytics run` in the terminal, the worker on demand or by schedule.
 It reads no personal value (see `kehu.analytics.features`) and is audited once, with its counts.
@@ -15,13 +17,15 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
-from kehu.analytics.clv import BgNbd, FitError, GammaGamma, lifetime_value, summarise
+from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.features import compute
 from kehu.analytics.models import CustomerScore, SegmentCount
+from kehu.analytics.propensity import Comparison, Log, buy_probability, compare
 from kehu.analytics.rfm import rfm
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
@@ -42,6 +46,17 @@ SCORE_FIELDS = (
     "lifetime_value",
     "churn_risk",
 )
+# features of the supervised model beside the purchase log's, as they stood on each cut-off day
+EXTRA_FEATURES = (
+    ("refund_rate", "refund rate"),
+    ("overdue_rate", "overdue rate"),
+    ("categories", "categories bought"),
+    ("top_channel_share", "share of the main channel"),
+    ("contacts", "contacts"),
+    ("contacts_90d", "contacts in the last 90 days"),
+    ("last_contact_days", "days since the last contact"),
+    ("satisfaction", "satisfaction"),
+)
 
 
 def analytics_start(*, actor: User, as_of: dt.datetime | None = None) -> Job:
@@ -51,8 +66,11 @@ def analytics_start(*, actor: User, as_of: dt.datetime | None = None) -> Job:
     return job_submit(actor=actor, kind="analytics", params=params, title="analytics")
 
 
-def _purchase_models(as_of: dt.datetime) -> dict[int, tuple[float, float, float]]:
-    """customer id → (probability alive, expected purchases in 90 days, 12-month value) from the order history."""
+def _day_end(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+
+
+def _purchase_log(as_of: dt.datetime) -> Log | None:
     from kehu.commerce.models import Order, OrderStatus
 
     rows = list(
@@ -63,11 +81,17 @@ def _purchase_models(as_of: dt.datetime) -> dict[int, tuple[float, float, float]
         .iterator(chunk_size=20_000)
     )
     if not rows:
-        return {}
-    customers = np.array([row[0] for row in rows], dtype=np.int64)
-    days = np.array([timezone.localtime(row[1]).date() for row in rows], dtype="datetime64[D]")
-    amounts = np.array([float(row[2]) for row in rows])
-    summary = summarise(customers, days, amounts, calibration_end=timezone.localtime(as_of).date())
+        return None
+    return Log(
+        customers=np.array([row[0] for row in rows], dtype=np.int64),
+        days=np.array([timezone.localtime(row[1]).date() for row in rows], dtype="datetime64[D]"),
+        amounts=np.array([float(row[2]) for row in rows]),
+    )
+
+
+def _purchase_models(log: Log, as_of: dt.date) -> dict[int, tuple[float, float, float]]:
+    """customer id → (probability alive, expected purchases in 90 days, 12-month value) from the order history."""
+    summary = summarise(log.customers, log.days, log.amounts, calibration_end=as_of)
     try:
         purchases = BgNbd.fit(summary.frequency, summary.recency, summary.T)
     except FitError:
@@ -81,6 +105,53 @@ def _purchase_models(as_of: dt.datetime) -> dict[int, tuple[float, float, float]
     return {
         int(customer): (float(a), float(e), float(v))
         for customer, a, e, v in zip(summary.customers, alive, expected, value, strict=True)
+    }
+
+
+class _FeaturesOn:
+    """The customers' features as they stood at the end of a day, computed once per day (`propensity.Extra`)."""
+
+    def __init__(self) -> None:
+        self._days: dict[dt.date, dict[int, list[float]]] = {}
+
+    def __call__(self, day: dt.date, customers: NDArray[np.int64]) -> tuple[Array, tuple[str, ...]]:
+        if day not in self._days:
+            table = compute(as_of=_day_end(day)).select(["customer_id", *(key for key, _ in EXTRA_FEATURES)])
+            columns = table.to_pydict()
+            self._days[day] = {
+                customer: [np.nan if column[i] is None else float(column[i]) for column in
+                           (columns[key] for key, _ in EXTRA_FEATURES)]
+                for i, customer in enumerate(columns["customer_id"])
+            }  # fmt: skip
+        known = self._days[day]
+        missing = [np.nan] * len(EXTRA_FEATURES)
+        values = np.array([known.get(int(customer), missing) for customer in customers], dtype=np.float64)
+        return values.reshape(len(customers), len(EXTRA_FEATURES)), tuple(name for _, name in EXTRA_FEATURES)
+
+
+def _buy_again(log: Log, as_of: dt.date) -> tuple[dict[int, float], Comparison]:
+    """customer id → probability of buying within 90 days, by the model that ranked the last 90 days better."""
+    extra = _FeaturesOn()
+    comparison = compare(log, as_of - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, extra=extra)
+    customers, probability = buy_probability(log, as_of, HORIZON_DAYS, comparison.chosen, extra=extra)
+    return {int(c): float(p) for c, p in zip(customers, probability, strict=True)}, comparison
+
+
+def _comparison_result(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "horizon_days": comparison.horizon_days,
+        "evaluated_from": comparison.evaluated_from.isoformat(),
+        "customers": comparison.customers,
+        "buyers": comparison.buyers,
+        "training_rows": comparison.training_rows,
+        "auc": {model: round(auc, 4) for model, auc in comparison.auc.items()},
+        "chosen": comparison.chosen,
+        "reason": comparison.reason,
+        "calibration": {
+            model: [[part.low, part.customers, round(part.predicted, 4), round(part.observed, 4)] for part in bins]
+            for model, bins in comparison.calibration.items()
+        },
+        "importance": [[name, round(drop, 4)] for name, drop in comparison.importance],
     }
 
 
@@ -99,12 +170,16 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         np.array([row["revenue"] for row in buyers], dtype=float),
     )
     of_buyer = {row["customer_id"]: index for index, row in enumerate(buyers)}
-    models = _purchase_models(as_of)
+    log = _purchase_log(as_of)
+    day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
+    models = _purchase_models(log, day) if log else {}
+    buying, comparison = _buy_again(log, day) if log else ({}, None)
     rows = []
     for row in features:
         customer_id = row["customer_id"]
         index = of_buyer.get(customer_id)
         alive, expected, value = models.get(customer_id, (None, None, None))
+        buys = buying.get(customer_id)
         rows.append(
             CustomerScore(
                 customer_id=customer_id,
@@ -117,7 +192,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 probability_alive=alive,
                 expected_purchases=expected,
                 lifetime_value=None if value is None or np.isnan(value) else round(value, 2),
-                churn_risk=None if alive is None else round(1 - alive, 4),
+                churn_risk=None if buys is None else round(1 - buys, 4),
             )
         )
     for start in range(0, len(rows), WRITE_BATCH):
@@ -135,6 +210,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         "segments": dict(sorted(segments.items())),
         "classes": dict(sorted(classes.items())),
         "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
+        "buy_again": _comparison_result(comparison) if comparison else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
     with transaction.atomic():

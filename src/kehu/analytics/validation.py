@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped,unused-ignore]
 
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, Summary, summarise
+from kehu.analytics.propensity import Comparison, Log, compare
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.normalize import NormalisationError, normalize_amount, normalize_date
 
@@ -118,6 +119,7 @@ class HoldoutReport:
     mae: float
     auc: float | None  # of the expected purchases as a ranking of who buys again in the holdout
     buckets: list[Bucket] = field(default_factory=list)
+    buy_again: Comparison | None = None  # BG/NBD against gradient boosting in the holdout's first weeks
 
 
 def holdout_report(
@@ -127,6 +129,7 @@ def holdout_report(
     holdout_end: dt.date,
     unit_days: float = 7.0,
     period_days: int = 1,
+    horizon_days: int = 91,
 ) -> HoldoutReport:
     if holdout_end <= calibration_end:
         raise ServiceValidationError([FieldError("holdout_end", "must come after the calibration's end")])
@@ -152,6 +155,9 @@ def holdout_report(
     predicted = model.expected_purchases(summary.holdout_length, summary.frequency, summary.recency, summary.T)
     bought = summary.holdout > 0
     auc = float(roc_auc_score(bought, predicted)) if 0 < bought.sum() < len(bought) else None
+    # who buys again within `horizon_days` after the calibration: both models know only the calibration
+    log = Log(purchases.customers, purchases.dates, purchases.amounts)
+    horizon = min(horizon_days, (holdout_end - calibration_end).days)
     return HoldoutReport(
         customers=len(summary.customers),
         calibration_end=calibration_end,
@@ -166,6 +172,7 @@ def holdout_report(
         mae=float(np.abs(predicted - summary.holdout).mean()),
         auc=auc,
         buckets=buckets(summary, predicted),
+        buy_again=compare(log, calibration_end, horizon),
     )
 
 

@@ -2,12 +2,14 @@
 
 kehu analytics run --as USER [--as-of DATE] [--background]
 kehu analytics validate --transactions FILE --calibration-end DATE --holdout-end DATE [--unit-days 7]
-                        [--period day|week]
+                        [--period day|week] [--horizon-days 91]
 
 FILE holds one purchase per row: customer id, date, amount (CSV, tab or space separated, header optional). The
 models are fitted on the purchases up to the calibration's end and predict each customer's purchases up to the
 holdout's end; the report gives the fitted parameters, predicted against actual holdout purchases in total and
-by repeat purchases in calibration, the mean absolute error per customer, and the AUC of the ranking.
+by repeat purchases in calibration, the mean absolute error per customer, and the AUC of the ranking. Then who
+buys again within the horizon after the calibration: BG/NBD against the supervised model (gradient boosting
+trained on earlier windows of the calibration), their AUC, calibration and which features drive the trees.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from kehu.analytics.propensity import Comparison
 from kehu.analytics.services import analytics_start
 from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
@@ -51,7 +54,10 @@ class Command(BaseCommand):
             "--period",
             choices=("day", "week"),
             default="day",
-            help="purchases within one day (default) or one week count as one",
+            help="purchases within one day (default) or one calendar week count as one",
+        )
+        validate.add_argument(
+            "--horizon-days", type=int, default=91, help="who buys again within this many days (default 91)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -69,6 +75,7 @@ class Command(BaseCommand):
                 holdout_end=options["holdout_end"],
                 unit_days=options["unit_days"],
                 period_days=7 if options["period"] == "week" else 1,
+                horizon_days=options["horizon_days"],
             )
         except ServiceValidationError as error:
             raise CommandError("\n".join(f"{e.field}: {e.reason}" for e in error.errors)) from None
@@ -133,3 +140,27 @@ class Command(BaseCommand):
         for bucket in report.buckets:
             row = (bucket.repeat_purchases, f"{bucket.customers:,}", f"{bucket.predicted:.3f}", f"{bucket.actual:.3f}")
             out(" | ".join(f"{cell:>8}" for cell in row))
+        if report.buy_again:
+            self._print_buy_again(report.buy_again)
+
+    def _print_buy_again(self, comparison: Comparison) -> None:
+        out = self.stdout.write
+        out(
+            f"who buys again within {comparison.horizon_days} days after {comparison.evaluated_from}: "
+            f"{comparison.buyers:,} of {comparison.customers:,} customers"
+        )
+        for model, auc in comparison.auc.items():
+            out(f"  AUC, {model}: {auc:.4f}")
+        out(f"  chosen: {comparison.chosen}" + (f" ({comparison.reason})" if comparison.reason else ""))
+        if comparison.training_rows:
+            out(f"  the trees learnt from {comparison.training_rows:,} customer-windows before it")
+        for model, bins in comparison.calibration.items():
+            out(f"  calibration, {model} (predicted probability | customers | mean predicted | share who bought)")
+            for part in bins:
+                share = f"{part.predicted:.3f} | {part.observed:.3f}"
+                out(f"    {part.low:.1f}-{part.low + 0.1:.1f} | {part.customers:>7,} | {share}")
+        if comparison.importance:
+            out(
+                "  what moves the trees (AUC lost when the feature is shuffled): "
+                + ", ".join(f"{name} {drop:+.4f}" for name, drop in comparison.importance[:5])
+            )
