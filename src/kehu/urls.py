@@ -16,6 +16,7 @@ urlpatterns = [
     path("customers/", include("kehu.customers.urls")),
     path("customers/", include(privacy_customer_urls)),
     path("duplicates/", include("kehu.dedup.urls")),
+    path("analytics/", include("kehu.analytics.urls")),
     path("privacy/", include(privacy_urls)),
     path("audit/", include("kehu.audit.urls")),
     path("imports/", include("kehu.ingest.urls")),

@@ -59,6 +59,7 @@ OPEN_PAGES = {
     "import_list": "/imports/",
     "data_quality": "/customers/quality/",
     "duplicates": "/duplicates/",
+    "analytics": "/analytics/",
 }
 OTHER = {
     "logout",
@@ -98,6 +99,7 @@ OTHER = {
     "duplicate_group_merge",
     "duplicate_group_decide",
     "merge_detail",
+    "analytics_run",
 }  # fmt: skip  -- covered by their own tests (sign-in, two-factor, orders below, privacy, import, export, lead
 #   forms, duplicates)
 
@@ -173,6 +175,7 @@ NEEDS = {
     "import_list": (ObjectType.CUSTOMER, Action.CREATE),
     "data_quality": (ObjectType.CUSTOMER, Action.VIEW),
     "duplicates": (ObjectType.CUSTOMER, Action.CHANGE),
+    "analytics": (ObjectType.ANALYTICS, Action.VIEW),
 }
 
 

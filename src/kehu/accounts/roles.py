@@ -69,6 +69,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.TAG: _WORK,
         ObjectType.CUSTOM_FIELD: _READ,
         ObjectType.SUBJECT_REQUEST: frozenset({Action.VIEW, Action.CREATE}),
+        ObjectType.ANALYTICS: _READ,
     },
     Role.SALES_REP: {
         ObjectType.CUSTOMER: _WORK | {Action.ARCHIVE, Action.REVEAL},
@@ -85,6 +86,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.INTERACTION: _READ,
         ObjectType.TAG: _WORK,
         ObjectType.CUSTOM_FIELD: _READ,
+        ObjectType.ANALYTICS: _READ,
     },
     Role.SERVICE_AGENT: {
         ObjectType.CUSTOMER: frozenset({Action.VIEW, Action.CHANGE, Action.REVEAL}),

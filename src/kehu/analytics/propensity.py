@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from django.utils.translation import gettext_noop
 from numpy.typing import NDArray
 from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped,unused-ignore]
 from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped,unused-ignore]
@@ -40,15 +41,15 @@ MIN_CLASS = 20  # buyers and non-buyers each, in training and in the evaluation 
 
 # name, and the direction the probability may move as the feature grows (1 up, -1 down, 0 either)
 PURCHASE_FEATURES: tuple[tuple[str, int], ...] = (
-    ("repeat purchases", 1),
-    ("days since the last purchase", -1),
-    ("days since the first purchase", 0),
-    ("mean repeat purchase value", 0),
-    ("total spent", 0),
-    ("purchases in the last 30 days", 1),
-    ("purchases in the last 90 days", 1),
-    ("BG/NBD probability alive", 1),
-    ("BG/NBD probability of buying", 1),
+    (gettext_noop("repeat purchases"), 1),
+    (gettext_noop("days since the last purchase"), -1),
+    (gettext_noop("days since the first purchase"), 0),
+    (gettext_noop("mean repeat purchase value"), 0),
+    (gettext_noop("total spent"), 0),
+    (gettext_noop("purchases in the last 30 days"), 1),
+    (gettext_noop("purchases in the last 90 days"), 1),
+    (gettext_noop("BG/NBD probability alive"), 1),
+    (gettext_noop("BG/NBD probability of buying"), 1),
 )
 
 # extra features as they stood on a day: (customer ids, columns, names); customers missing get NaN

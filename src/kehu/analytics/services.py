@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from numpy.typing import NDArray
 
 from kehu.accounts.access import require
@@ -48,14 +49,14 @@ SCORE_FIELDS = (
 )
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
 EXTRA_FEATURES = (
-    ("refund_rate", "refund rate"),
-    ("overdue_rate", "overdue rate"),
-    ("categories", "categories bought"),
-    ("top_channel_share", "share of the main channel"),
-    ("contacts", "contacts"),
-    ("contacts_90d", "contacts in the last 90 days"),
-    ("last_contact_days", "days since the last contact"),
-    ("satisfaction", "satisfaction"),
+    ("refund_rate", gettext_noop("refund rate")),
+    ("overdue_rate", gettext_noop("overdue rate")),
+    ("categories", gettext_noop("categories bought")),
+    ("top_channel_share", gettext_noop("share of the main channel")),
+    ("contacts", gettext_noop("contacts")),
+    ("contacts_90d", gettext_noop("contacts in the last 90 days")),
+    ("last_contact_days", gettext_noop("days since the last contact")),
+    ("satisfaction", gettext_noop("satisfaction")),
 )
 
 

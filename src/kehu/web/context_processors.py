@@ -21,6 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "duplicates": allows(user, ObjectType.CUSTOMER, Action.CHANGE),
             "orders": allows(user, ObjectType.ORDER, Action.VIEW),
             "products": allows(user, ObjectType.PRODUCT, Action.VIEW),
+            "analytics": allows(user, ObjectType.ANALYTICS, Action.VIEW),
             "imports": allows(user, ObjectType.CUSTOMER, Action.CREATE),
             "privacy": allows(user, ObjectType.SUBJECT_REQUEST, Action.VIEW),
             "retention": allows(user, ObjectType.RETENTION, Action.VIEW),

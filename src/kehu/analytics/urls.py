@@ -1,0 +1,8 @@
+from django.urls import path
+
+from kehu.analytics import views
+
+urlpatterns = [
+    path("", views.analytics_page, name="analytics"),
+    path("run/", views.analytics_run, name="analytics_run"),
+]

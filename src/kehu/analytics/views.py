@@ -1,0 +1,201 @@
+"""The analytics page: the latest run (with its progress while it runs), what it found, and how well it predicts.
+
+Charts are ECharts options built here and drawn by kehu.js (no inline script: the CSP forbids it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from kehu.accounts.access import allows, require
+from kehu.accounts.roles import Action, ObjectType
+from kehu.analytics.models import CustomerScore, SegmentCount
+from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
+from kehu.analytics.services import analytics_start
+from kehu.core.models import Job, JobState
+from kehu.web.pages import not_found_for_refusals, page_user
+
+MONTHS = 24
+HISTORY_RUNS = 12
+
+
+def _bar(names: list[str], values: list[float], axis: str, *, horizontal: bool = False) -> dict[str, Any]:
+    categories = {"type": "category", "data": names, "axisLabel": {"interval": 0, "rotate": 0 if horizontal else 30}}
+    numbers = {"type": "value", "name": axis}
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 160 if horizontal else 56, "right": 24, "top": 32, "bottom": 24 if horizontal else 90},
+        "xAxis": numbers if horizontal else categories,
+        "yAxis": {**categories, "inverse": True} if horizontal else numbers,
+        "series": [{"type": "bar", "data": values, "name": axis}],
+    }
+
+
+def _segments_chart(job: Job) -> dict[str, Any] | None:
+    classes = job.result.get("classes") or {}
+    if not classes:
+        return None
+    keys = [key for key in CLASS_NAMES if key in classes]
+    return _bar([str(CLASS_NAMES[key]) for key in keys], [classes[key] for key in keys], _("customers"))
+
+
+def _rfm_chart(job: Job) -> dict[str, Any] | None:
+    segments = job.result.get("segments") or {}
+    if not segments:
+        return None
+    keys = [key for key in SEGMENTS if key in segments]
+    return _bar([str(SEGMENTS[key]) for key in keys], [segments[key] for key in keys], _("customers"), horizontal=True)
+
+
+def _history_chart() -> dict[str, Any] | None:
+    """The classes' sizes over the last runs: movement between classes shows as lines crossing."""
+    runs = list(
+        SegmentCount.objects.filter(scheme="china")
+        .values_list("job_id", flat=True)
+        .distinct()
+        .order_by("-job_id")[:HISTORY_RUNS]
+    )
+    if len(runs) < 2:
+        return None
+    counts = SegmentCount.objects.filter(scheme="china", job_id__in=runs).order_by("job_id")
+    moments: dict[int, str] = {}
+    sizes: dict[str, dict[int, int]] = {}
+    for row in counts:
+        moments[row.job_id] = f"{row.computed_at:%Y-%m-%d %H:%M}"
+        sizes.setdefault(row.segment, {})[row.job_id] = row.customers
+    order = sorted(moments)
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"type": "scroll", "top": 0},
+        "grid": {"left": 56, "right": 24, "top": 40, "bottom": 40},
+        "xAxis": {"type": "category", "data": [moments[job] for job in order]},
+        "yAxis": {"type": "value", "name": _("customers")},
+        "series": [
+            {"type": "line", "name": str(CLASS_NAMES[key]), "data": [sizes[key].get(job, 0) for job in order]}
+            for key in CLASS_NAMES
+            if key in sizes
+        ],
+    }
+
+
+def _calibration_chart(buy_again: dict[str, Any]) -> dict[str, Any] | None:
+    calibration = buy_again.get("calibration") or {}
+    if not calibration:
+        return None
+    return {
+        "tooltip": {"trigger": "item"},
+        "legend": {"top": 0},
+        "grid": {"left": 56, "right": 24, "top": 40, "bottom": 48},
+        "xAxis": {"type": "value", "min": 0, "max": 1, "name": _("predicted probability"), "nameLocation": "center",
+                  "nameGap": 28},
+        "yAxis": {"type": "value", "min": 0, "max": 1, "name": _("share who bought")},
+        "series": [
+            {"type": "line", "name": _("perfect"), "data": [[0, 0], [1, 1]], "lineStyle": {"type": "dashed"},
+             "symbol": "none"},
+            *(
+                {"type": "line", "name": model, "data": [[part[2], part[3]] for part in bins]}
+                for model, bins in calibration.items()
+            ),
+        ],
+    }  # fmt: skip
+
+
+def _importance_chart(buy_again: dict[str, Any]) -> dict[str, Any] | None:
+    shown = [(name, drop) for name, drop in buy_again.get("importance") or [] if drop > 0][:10]
+    if not shown:
+        return None
+    return _bar([_(name) for name, _drop in shown], [drop for _name, drop in shown], _("AUC lost"), horizontal=True)
+
+
+def _value_chart() -> dict[str, Any] | None:
+    values = np.array(
+        list(CustomerScore.objects.exclude(lifetime_value=None).values_list("lifetime_value", flat=True)), dtype=float
+    )
+    if not len(values):
+        return None
+    top = float(np.quantile(values, 0.99)) or 1.0  # the last bar holds the top 1%
+    counts, edges = np.histogram(np.minimum(values, top), bins=20, range=(0, top))
+    names = [f"{edges[i]:,.0f}–{edges[i + 1]:,.0f}" for i in range(len(counts))]
+    names[-1] = f"≥ {edges[-2]:,.0f}"
+    return _bar(names, [int(c) for c in counts], _("customers"))
+
+
+def _revenue_chart() -> dict[str, Any] | None:
+    from kehu.commerce.models import Order, OrderStatus
+
+    months = list(
+        Order.objects.exclude(status=OrderStatus.CANCELLED)
+        .annotate(month=TruncMonth("placed_at"))
+        .values("month")
+        .annotate(revenue=Sum("total"), buyers=Count("customer_id", distinct=True))
+        .order_by("-month")[:MONTHS]
+    )[::-1]
+    if not months:
+        return None
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 72, "right": 64, "top": 40, "bottom": 40},
+        "xAxis": {"type": "category", "data": [f"{row['month']:%Y-%m}" for row in months]},
+        "yAxis": [{"type": "value", "name": _("revenue (CNY)")}, {"type": "value", "name": _("active customers")}],
+        "series": [
+            {"type": "bar", "name": _("revenue (CNY)"), "data": [float(row["revenue"]) for row in months]},
+            {"type": "line", "name": _("active customers"), "yAxisIndex": 1, "data": [row["buyers"] for row in months]},
+        ],
+    }
+
+
+@login_required
+@not_found_for_refusals
+@require_GET
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    user = page_user(request)
+    require(user, ObjectType.ANALYTICS, Action.VIEW)
+    job = Job.objects.filter(kind="analytics").order_by("-created_at").first()
+    running = job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
+    done = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    buy_again = (done.result.get("buy_again") if done else None) or {}
+    context = {
+        "job": job,
+        "running": running,
+        "done": done,
+        "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
+        "buy_again": buy_again,
+        "class_links": [(key, CLASS_NAMES[key], count) for key, count in (done.result.get("classes") or {}).items()]
+        if done
+        else [],
+        "charts": {
+            "revenue": _revenue_chart(),
+            "classes": _segments_chart(done) if done else None,
+            "rfm": _rfm_chart(done) if done else None,
+            "history": _history_chart(),
+            "value": _value_chart(),
+            "calibration": _calibration_chart(buy_again),
+            "importance": _importance_chart(buy_again),
+        },
+    }
+    if getattr(request, "htmx", False) and request.GET.get("part") == "status":
+        response = render(request, "analytics/_run_status.html", context)
+        if not running:
+            response["HX-Refresh"] = "true"  # the run ended: redraw the page with its results
+        return response
+    return render(request, "analytics/page.html", context)
+
+
+@login_required
+@not_found_for_refusals
+@require_POST
+def analytics_run(request: HttpRequest) -> HttpResponse:
+    analytics_start(actor=page_user(request))
+    messages.success(request, _("The analysis has started; its results appear here when it ends."))
+    return redirect("analytics")
