@@ -127,26 +127,40 @@ def snapshot(log: Log, cutoff: dt.date, horizon_days: int, extra: Extra | None =
     )
 
 
+class Snapshots:
+    """The snapshots of one purchase log for one horizon, each cut-off day built once (a run evaluates on the
+    day its latest training window starts from)."""
+
+    def __init__(self, log: Log, horizon_days: int, extra: Extra | None = None) -> None:
+        self.log = log
+        self.horizon_days = horizon_days
+        self.extra = extra
+        self._built: dict[dt.date, Snapshot] = {}
+
+    def __call__(self, cutoff: dt.date) -> Snapshot:
+        if cutoff not in self._built:
+            self._built[cutoff] = snapshot(self.log, cutoff, self.horizon_days, self.extra)
+        return self._built[cutoff]
+
+
 def _directions(names: tuple[str, ...]) -> list[int]:
     known = dict(PURCHASE_FEATURES)
     return [known.get(name, 0) for name in names]
 
 
 def train(
-    log: Log,
+    shots: Snapshots,
     last_cutoff: dt.date,
-    horizon_days: int,
     *,
     windows: int = WINDOWS,
     step_days: int = STEP_DAYS,
-    extra: Extra | None = None,
     seed: int = 0,
 ) -> tuple[CalibratedClassifierCV, int]:
     """The supervised model trained on `windows` cut-offs, the latest `last_cutoff` (its labels end by
     `last_cutoff` + horizon). Returns the model and how many rows it learnt from."""
-    shots = [snapshot(log, last_cutoff - dt.timedelta(days=k * step_days), horizon_days, extra) for k in range(windows)]
-    X = np.vstack([shot.X for shot in shots])
-    y = np.concatenate([shot.bought for shot in shots])
+    taken = [shots(last_cutoff - dt.timedelta(days=k * step_days)) for k in range(windows)]
+    X = np.vstack([shot.X for shot in taken])
+    y = np.concatenate([shot.bought for shot in taken])
     if len(y) > MAX_TRAINING_ROWS:
         chosen = np.random.default_rng(seed).choice(len(y), MAX_TRAINING_ROWS, replace=False)
         X, y = X[chosen], y[chosen]
@@ -157,7 +171,7 @@ def train(
         max_iter=200,
         max_depth=3,
         min_samples_leaf=100,
-        monotonic_cst=_directions(shots[0].names),
+        monotonic_cst=_directions(taken[0].names),
         random_state=seed,
     )
     model = CalibratedClassifierCV(trees, method="isotonic", cv=3).fit(X, y)
@@ -201,17 +215,16 @@ def calibration_bins(predicted: Array, bought: NDArray[np.bool_]) -> list[Calibr
 
 
 def compare(
-    log: Log,
+    shots: Snapshots,
     evaluated_from: dt.date,
-    horizon_days: int,
     *,
     windows: int = WINDOWS,
     step_days: int = STEP_DAYS,
-    extra: Extra | None = None,
     seed: int = 0,
 ) -> Comparison:
-    """Both models as they would have been on `evaluated_from`, ranking who bought in the `horizon_days` after."""
-    later = snapshot(log, evaluated_from, horizon_days, extra)
+    """Both models as they would have been on `evaluated_from`, ranking who bought in the horizon after it."""
+    horizon_days = shots.horizon_days
+    later = shots(evaluated_from)
     buyers = int(later.bought.sum())
     result = Comparison(
         horizon_days=horizon_days,
@@ -229,13 +242,7 @@ def compare(
     calibration = {BGNBD: calibration_bins(np.nan_to_num(later.bgnbd), later.bought)}
     try:
         model, rows = train(
-            log,
-            evaluated_from - dt.timedelta(days=horizon_days),
-            horizon_days,
-            windows=windows,
-            step_days=step_days,
-            extra=extra,
-            seed=seed,
+            shots, evaluated_from - dt.timedelta(days=horizon_days), windows=windows, step_days=step_days, seed=seed
         )
     except FitError as error:
         return replace(result, auc=auc, reason=str(error), calibration=calibration)
@@ -261,13 +268,11 @@ def compare(
     )
 
 
-def buy_probability(
-    log: Log, as_of: dt.date, horizon_days: int, chosen: str, *, extra: Extra | None = None, seed: int = 0
-) -> tuple[NDArray[np.int64], Array]:
-    """Each customer's probability of buying within `horizon_days` after `as_of`, by the chosen model (the
+def buy_probability(shots: Snapshots, as_of: dt.date, chosen: str, *, seed: int = 0) -> tuple[NDArray[np.int64], Array]:
+    """Each customer's probability of buying within the horizon after `as_of`, by the chosen model (the
     supervised one retrained on the latest labels)."""
-    now = snapshot(log, as_of, horizon_days, extra)
+    now = shots(as_of)
     if chosen == SUPERVISED:
-        model, _rows = train(log, as_of - dt.timedelta(days=horizon_days), horizon_days, extra=extra, seed=seed)
+        model, _rows = train(shots, as_of - dt.timedelta(days=shots.horizon_days), seed=seed)
         return now.customers, np.asarray(model.predict_proba(now.X)[:, 1], dtype=np.float64)
     return now.customers, np.nan_to_num(now.bgnbd)

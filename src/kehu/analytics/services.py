@@ -26,7 +26,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.features import compute
 from kehu.analytics.models import CustomerScore, SegmentCount
-from kehu.analytics.propensity import Comparison, Log, buy_probability, compare
+from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
 from kehu.analytics.rfm import rfm
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
@@ -113,28 +113,30 @@ class _FeaturesOn:
     """The customers' features as they stood at the end of a day, computed once per day (`propensity.Extra`)."""
 
     def __init__(self) -> None:
-        self._days: dict[dt.date, dict[int, list[float]]] = {}
+        self._days: dict[dt.date, tuple[NDArray[np.int64], Array]] = {}
 
     def __call__(self, day: dt.date, customers: NDArray[np.int64]) -> tuple[Array, tuple[str, ...]]:
         if day not in self._days:
-            table = compute(as_of=_day_end(day)).select(["customer_id", *(key for key, _ in EXTRA_FEATURES)])
-            columns = table.to_pydict()
-            self._days[day] = {
-                customer: [np.nan if column[i] is None else float(column[i]) for column in
-                           (columns[key] for key, _ in EXTRA_FEATURES)]
-                for i, customer in enumerate(columns["customer_id"])
-            }  # fmt: skip
-        known = self._days[day]
-        missing = [np.nan] * len(EXTRA_FEATURES)
-        values = np.array([known.get(int(customer), missing) for customer in customers], dtype=np.float64)
-        return values.reshape(len(customers), len(EXTRA_FEATURES)), tuple(name for _, name in EXTRA_FEATURES)
+            table = compute(as_of=_day_end(day))  # ordered by customer id
+            ids = table.column("customer_id").to_numpy()
+            values = np.column_stack(
+                [table.column(key).to_numpy(zero_copy_only=False).astype(np.float64) for key, _ in EXTRA_FEATURES]
+            )  # nulls become NaN
+            self._days[day] = ids, values
+        ids, values = self._days[day]
+        aligned = np.full((len(customers), len(EXTRA_FEATURES)), np.nan)
+        if len(ids):
+            found = np.minimum(np.searchsorted(ids, customers), len(ids) - 1)
+            known = ids[found] == customers
+            aligned[known] = values[found[known]]
+        return aligned, tuple(name for _, name in EXTRA_FEATURES)
 
 
 def _buy_again(log: Log, as_of: dt.date) -> tuple[dict[int, float], Comparison]:
     """customer id → probability of buying within 90 days, by the model that ranked the last 90 days better."""
-    extra = _FeaturesOn()
-    comparison = compare(log, as_of - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, extra=extra)
-    customers, probability = buy_probability(log, as_of, HORIZON_DAYS, comparison.chosen, extra=extra)
+    shots = Snapshots(log, HORIZON_DAYS, _FeaturesOn())
+    comparison = compare(shots, as_of - dt.timedelta(days=HORIZON_DAYS))
+    customers, probability = buy_probability(shots, as_of, comparison.chosen)
     return {int(c): float(p) for c, p in zip(customers, probability, strict=True)}, comparison
 
 

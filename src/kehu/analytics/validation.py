@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped,unused-ignore]
 
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, Summary, summarise
-from kehu.analytics.propensity import Comparison, Log, compare
+from kehu.analytics.propensity import Comparison, Log, Snapshots, compare
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.normalize import NormalisationError, normalize_amount, normalize_date
 
@@ -172,7 +172,7 @@ def holdout_report(
         mae=float(np.abs(predicted - summary.holdout).mean()),
         auc=auc,
         buckets=buckets(summary, predicted),
-        buy_again=compare(log, calibration_end, horizon),
+        buy_again=compare(Snapshots(log, horizon), calibration_end),
     )
 
 

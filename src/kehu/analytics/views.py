@@ -23,7 +23,7 @@ from kehu.analytics.models import CustomerScore, SegmentCount
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
 from kehu.analytics.services import analytics_start
 from kehu.core.models import Job, JobState
-from kehu.web.pages import not_found_for_refusals, page_user
+from kehu.web.pages import job_status_part, not_found_for_refusals, page_user
 
 MONTHS = 24
 HISTORY_RUNS = 12
@@ -184,12 +184,9 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "importance": _importance_chart(buy_again),
         },
     }
-    if getattr(request, "htmx", False) and request.GET.get("part") == "status":
-        response = render(request, "analytics/_run_status.html", context)
-        if not running:
-            response["HX-Refresh"] = "true"  # the run ended: redraw the page with its results
-        return response
-    return render(request, "analytics/page.html", context)
+    return job_status_part(request, "analytics/_run_status.html", context) or render(
+        request, "analytics/page.html", context
+    )
 
 
 @login_required

@@ -28,7 +28,7 @@ from kehu.dedup.check import Entered, candidates_out, likely_duplicates
 from kehu.dedup.linkage import BLOCK_MAX
 from kehu.dedup.models import MatchGroup, SurvivorRule
 from kehu.dedup.services import DEFAULT_THRESHOLD, dedup_start
-from kehu.web.pages import not_found_for_refusals, page_user, show_errors
+from kehu.web.pages import job_status_part, not_found_for_refusals, page_user, show_errors
 
 QUEUE_LIMIT = 100
 
@@ -141,12 +141,7 @@ def duplicates(request: HttpRequest) -> HttpResponse:
         else None,
         "may_merge": allows(user, ObjectType.CUSTOMER, Action.ARCHIVE),
     }
-    if getattr(request, "htmx", False) and request.GET.get("part") == "status":
-        response = render(request, "dedup/_run_status.html", context)
-        if not context["running"]:
-            response["HX-Refresh"] = "true"  # the search ended: show its groups, not only its status
-        return response
-    return render(request, "dedup/queue.html", context)
+    return job_status_part(request, "dedup/_run_status.html", context) or render(request, "dedup/queue.html", context)
 
 
 @login_required

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -44,6 +45,20 @@ def day_start(day: dt.date | None, *, next_day: bool = False) -> dt.datetime | N
 
 def is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def job_status_part(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse | None:
+    """The job's status part when htmx polls for it (`?part=status`), else None.
+
+    Once the job has ended (`context["running"]` false) the answer asks htmx to reload the whole page, so what the
+    job found is drawn, not only its status.
+    """
+    if not (is_htmx(request) and request.GET.get("part") == "status"):
+        return None
+    response = render(request, template, context)
+    if not context["running"]:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def htmx_target(request: HttpRequest) -> str | None:
