@@ -53,6 +53,12 @@ def test_the_page_shows_the_latest_run_and_how_well_it_predicts() -> None:
     calibration = _chart(html, "calibration-data")
     assert [series["name"] for series in calibration["series"]][1:] == ["BG/NBD", "gradient boosting"]
     assert _chart(html, "importance-data")["yAxis"]["data"][0] == "BG/NBD 预测的购买概率"
+    # cross-sell: the recommendation test against popularity, and the strongest category rule named
+    cross_sell = html.split('data-testid="cross-sell"')[1]
+    assert "<td>0.289</td>" in cross_sell
+    assert "<td>0.202</td>" in cross_sell
+    assert '<table class="list" data-testid="rules-category">' in cross_sell
+    assert "<td>手机</td><td>手机配件</td>" in cross_sell or "<td>手机配件</td><td>手机</td>" in cross_sell
 
 
 @pytest.mark.django_db(transaction=True)

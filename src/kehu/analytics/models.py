@@ -22,6 +22,8 @@ class CustomerScore(models.Model):
     expected_purchases = models.FloatField(_("expected purchases, next 90 days"), null=True)
     lifetime_value = models.FloatField(_("expected value, next 12 months"), null=True)
     churn_risk = models.FloatField(_("churn risk"), null=True, db_index=True)
+    # products to offer, best first: [[product id, score], …] (item-to-item, popularity where that has nothing)
+    recommendations = models.JSONField(_("recommended products"), default=list, blank=True)
 
     def __str__(self) -> str:
         return f"score of {self.customer_id} at {self.computed_at:%Y-%m-%d}"
@@ -41,3 +43,25 @@ class SegmentCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.segment} = {self.customers}"
+
+
+class BasketRule(models.Model):
+    """An association rule one run found: baskets holding `antecedent` also hold `consequent`.
+
+    Items are product ids (level "product") or category names (level "category"), several joined by "|", sorted.
+    """
+
+    job = models.ForeignKey("core.Job", on_delete=models.CASCADE, related_name="basket_rules")
+    level = models.CharField(max_length=10)  # "product" or "category"
+    antecedent = models.CharField(max_length=300)
+    consequent = models.CharField(max_length=300)
+    support = models.FloatField()
+    confidence = models.FloatField()
+    lift = models.FloatField()
+    baskets = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "level", "antecedent"], name="basket_rule_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.antecedent} → {self.consequent} (lift {self.lift:.2f})"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from kehu.analytics.models import CustomerScore
+from kehu.analytics.models import BasketRule, CustomerScore
 from kehu.analytics.rfm import CLASS_NAMES, CLASSES, SEGMENTS
 
 _HIGH = {key: signs for signs, (key, _name) in CLASSES.items()}
@@ -37,4 +37,56 @@ def score_explained(customer_id: int) -> dict[str, Any] | None:
         "churn_percent": None if score.churn_risk is None else round(score.churn_risk * 100),
         "expected_purchases": score.expected_purchases,
         "lifetime_value": score.lifetime_value,
+        "recommendations": score.recommendations,
     }
+
+
+SHOWN = 5
+
+
+def cross_sell(customer_id: int, recommendations: list[list[float]]) -> dict[str, Any] | None:
+    """What to offer the customer (the latest run's list, products by name) and what is bought together with what
+    they bought (the latest run's rules: by product, or by category where no product rule applies). Four queries
+    whatever the customer bought."""
+    from kehu.commerce.models import OrderLine, OrderStatus, Product
+    from kehu.core.models import Job, JobState
+
+    job = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    if job is None or not recommendations:
+        return None
+    bought = set(
+        OrderLine.objects.filter(order__customer_id=customer_id)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .values_list("product_id", "product__category")
+        .distinct()
+    )
+    products = {str(product) for product, _category in bought}
+    categories = {category for _product, category in bought if category}
+    rules = list(
+        BasketRule.objects.filter(job=job, level="product", antecedent__in=products)
+        .exclude(consequent__in=products)
+        .exclude(consequent__contains="|")
+        .order_by("-lift")[:SHOWN]
+    ) or list(
+        BasketRule.objects.filter(job=job, level="category", antecedent__in=categories)
+        .exclude(consequent__in=categories)
+        .exclude(consequent__contains="|")
+        .order_by("-lift")[:SHOWN]
+    )
+    wanted = {int(product) for product, _score in recommendations[:SHOWN]}
+    for rule in rules:
+        if rule.level == "product":
+            wanted |= {int(rule.antecedent), int(rule.consequent)}
+    named = {product.pk: product for product in Product.objects.filter(pk__in=wanted)}
+    together = [
+        {
+            "if": named[int(rule.antecedent)].name if rule.level == "product" else rule.antecedent,
+            "then": named[int(rule.consequent)].name if rule.level == "product" else rule.consequent,
+            "confidence": round(rule.confidence * 100),
+            "lift": rule.lift,
+        }
+        for rule in rules
+        if rule.level == "category" or {int(rule.antecedent), int(rule.consequent)} <= set(named)
+    ]
+    offers = [named[int(product)] for product, _score in recommendations[:SHOWN] if int(product) in named]
+    return {"offers": offers, "together": together, "by_category": bool(rules) and rules[0].level == "category"}

@@ -24,8 +24,9 @@ from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
+from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
 from kehu.analytics.features import compute
-from kehu.analytics.models import CustomerScore, SegmentCount
+from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
 from kehu.analytics.rfm import rfm
 from kehu.audit.models import AuditEvent
@@ -46,7 +47,10 @@ SCORE_FIELDS = (
     "expected_purchases",
     "lifetime_value",
     "churn_risk",
+    "recommendations",
 )
+RECOMMENDATIONS = 10
+MAX_RULES = 200  # per level, strongest lift first
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
 EXTRA_FEATURES = (
     ("refund_rate", gettext_noop("refund rate")),
@@ -88,6 +92,59 @@ def _purchase_log(as_of: dt.datetime) -> Log | None:
         days=np.array([timezone.localtime(row[1]).date() for row in rows], dtype="datetime64[D]"),
         amounts=np.array([float(row[2]) for row in rows]),
     )
+
+
+def _order_lines(as_of: dt.datetime) -> Lines | None:
+    from kehu.commerce.models import OrderLine, OrderStatus
+
+    rows = list(
+        OrderLine.objects.filter(order__placed_at__lt=as_of)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .order_by()
+        .values_list("order_id", "order__customer_id", "order__placed_at", "product_id", "product__category")
+        .iterator(chunk_size=20_000)
+    )
+    if not rows:
+        return None
+    return Lines(
+        orders=np.array([row[0] for row in rows], dtype=np.int64),
+        customers=np.array([row[1] for row in rows], dtype=np.int64),
+        days=np.array([timezone.localtime(row[2]).date() for row in rows], dtype="datetime64[D]"),
+        products=np.array([row[3] for row in rows], dtype=np.int64),
+        categories=np.array([row[4] for row in rows], dtype=np.str_),
+    )
+
+
+def _cross_sell(
+    lines: Lines, day: dt.date, customers: NDArray[np.int64]
+) -> tuple[dict[int, list[list[float]]], list[BasketRule], Evaluation | None]:
+    """Per customer the products to offer, the basket rules by product and by category (not yet tied to a job),
+    and how item-to-item recommendations did against popularity on the last 90 days."""
+    chosen, scores = ItemToItem(lines.customers, lines.products).recommend(customers, RECOMMENDATIONS)
+    offers = {
+        int(customer): [[int(p), round(float(v), 4)] for p, v in zip(products, values, strict=True)]
+        for customer, products, values in zip(customers, chosen, scores, strict=True)
+    }
+    rules = []
+    with_category = lines.categories != ""
+    for level, baskets, items in (
+        ("product", lines.orders, lines.products.astype(np.str_)),
+        ("category", lines.orders[with_category], lines.categories[with_category]),
+    ):
+        for rule in association_rules(baskets, items)[:MAX_RULES]:
+            rules.append(
+                BasketRule(
+                    level=level,
+                    antecedent="|".join(rule.antecedent),
+                    consequent="|".join(rule.consequent),
+                    support=rule.support,
+                    confidence=rule.confidence,
+                    lift=rule.lift,
+                    baskets=rule.baskets,
+                )
+            )
+    evaluation = evaluate(lines, day - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, RECOMMENDATIONS)
+    return offers, rules, evaluation
 
 
 def _purchase_models(log: Log, as_of: dt.date) -> dict[int, tuple[float, float, float]]:
@@ -177,6 +234,9 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
     models = _purchase_models(log, day) if log else {}
     buying, comparison = _buy_again(log, day) if log else ({}, None)
+    lines = _order_lines(as_of)
+    everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)
+    offers, rules, evaluation = _cross_sell(lines, day, everyone) if lines else ({}, [], None)
     rows = []
     for row in features:
         customer_id = row["customer_id"]
@@ -196,6 +256,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 expected_purchases=expected,
                 lifetime_value=None if value is None or np.isnan(value) else round(value, 2),
                 churn_risk=None if buys is None else round(1 - buys, 4),
+                recommendations=offers.get(customer_id, []),
             )
         )
     for start in range(0, len(rows), WRITE_BATCH):
@@ -214,6 +275,19 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         "classes": dict(sorted(classes.items())),
         "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
         "buy_again": _comparison_result(comparison) if comparison else None,
+        "cross_sell": {
+            "rules": {level: sum(rule.level == level for rule in rules) for level in ("product", "category")},
+            "evaluation": {
+                "fitted_until": evaluation.fitted_until.isoformat(),
+                "horizon_days": evaluation.horizon_days,
+                "n": evaluation.n,
+                "customers": evaluation.customers,
+                "recall": {model: round(value, 4) for model, value in evaluation.recall.items()},
+                "hit_rate": {model: round(value, 4) for model, value in evaluation.hit_rate.items()},
+            }
+            if evaluation
+            else None,
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
     with transaction.atomic():
@@ -224,6 +298,9 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 for name, count in sorted(counts.items())
             ]
         )
+        for rule in rules:
+            rule.job = job
+        BasketRule.objects.bulk_create(rules)
         audit_record_many(
             actor=actor,
             entries=[

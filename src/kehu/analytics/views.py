@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.access import allows, require
 from kehu.accounts.roles import Action, ObjectType
-from kehu.analytics.models import CustomerScore, SegmentCount
+from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
 from kehu.analytics.services import analytics_start
 from kehu.core.models import Job, JobState
@@ -27,6 +27,7 @@ from kehu.web.pages import job_status_part, not_found_for_refusals, page_user
 
 MONTHS = 24
 HISTORY_RUNS = 12
+RULES_SHOWN = 10
 
 
 def _bar(names: list[str], values: list[float], axis: str, *, horizontal: bool = False) -> dict[str, Any]:
@@ -155,6 +156,46 @@ def _revenue_chart() -> dict[str, Any] | None:
     }
 
 
+def _cross_sell(job: Job) -> dict[str, Any] | None:
+    """The run's recommendation test and its strongest rules, products named."""
+    from kehu.commerce.models import Product
+
+    found = job.result.get("cross_sell")
+    if not found:
+        return None
+    rules = {
+        level: list(BasketRule.objects.filter(job=job, level=level).order_by("-lift", "-confidence")[:RULES_SHOWN])
+        for level in ("category", "product")
+    }
+    ids = {
+        int(item)
+        for rule in rules["product"]
+        for side in (rule.antecedent, rule.consequent)
+        for item in side.split("|")
+    }
+    names = dict(Product.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+    def named(rule: BasketRule, side: str) -> str:
+        if rule.level == "category":
+            return " + ".join(side.split("|"))
+        return " + ".join(names.get(int(item), item) for item in side.split("|"))
+
+    return {
+        "evaluation": found.get("evaluation"),
+        "rules": [
+            (
+                level,
+                [
+                    {"if": named(rule, rule.antecedent), "then": named(rule, rule.consequent), "support": rule.support,
+                     "confidence": rule.confidence, "lift": rule.lift}
+                    for rule in shown
+                ],
+            )
+            for level, shown in rules.items()
+        ],
+    }  # fmt: skip
+
+
 @login_required
 @not_found_for_refusals
 @require_GET
@@ -171,6 +212,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "done": done,
         "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
         "buy_again": buy_again,
+        "cross_sell": _cross_sell(done) if done else None,
         "class_links": [(key, CLASS_NAMES[key], count) for key, count in (done.result.get("classes") or {}).items()]
         if done
         else [],

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kehu.accounts.access import allows
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
-from kehu.analytics.selectors import score_explained
+from kehu.analytics.selectors import cross_sell, score_explained
 from kehu.commerce.models import Order
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.customers import selectors, services
@@ -234,17 +234,20 @@ def _timeline_context(request: HttpRequest, user: User, customer: Customer) -> d
 
 def _detail_context(request: HttpRequest, user: User, customer: Customer, log_form: InteractionForm) -> dict[str, Any]:
     orders: list[Order] = []
-    if allows(user, ObjectType.ORDER, Action.VIEW):
+    may_see_orders = allows(user, ObjectType.ORDER, Action.VIEW)
+    if may_see_orders:
         recent = Order.objects.filter(customer=customer).prefetch_related("lines__product").order_by("-placed_at")
         orders = list(recent[:ORDERS_SHOWN])
     summary = _summary(customer)
+    score = score_explained(customer.pk)
     return {
         "customer": customer,
         "view": customer_out(customer, may_see_names(user)),
         "summary": summary,
         "quality": customer_quality(customer, activity=[summary["last"], summary["last_contact"]]),
         "custom_values": _custom_values(customer),
-        "score": score_explained(customer.pk),
+        "score": score,
+        "cross_sell": cross_sell(customer.pk, score["recommendations"]) if score and may_see_orders else None,
         "orders": orders,
         "orders_more": len(orders) == ORDERS_SHOWN,
         "log_form": log_form,
