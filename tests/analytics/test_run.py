@@ -85,6 +85,7 @@ def test_the_cli_runs_it_and_a_sales_rep_may_not() -> None:
     call_command("analytics", "run", "--as", "ana", "--as-of", "2026-10-31", stdout=out)
     assert "60 customers scored" in out.getvalue()
     assert "segments: " in out.getvalue()
+    assert "clusters: k = " in out.getvalue()
     make_user("rep", Role.SALES_REP)
     with pytest.raises(CommandError, match="analytics"):
         call_command("analytics", "run", "--as", "rep")
@@ -116,6 +117,8 @@ def test_the_list_filters_by_segment_and_churn_risk(api_for: object) -> None:
     assert listed(segment="重要价值客户", churn_risk__gte=0.3) == {str(public_id) for public_id in risky}
     champions = CustomerScore.objects.filter(segment="champions").count()
     assert len(listed(segment="冠军客户")) == champions > 0
+    largest = CustomerScore.objects.filter(cluster=0).values_list("customer__public_id", flat=True)
+    assert listed(cluster=0) == {str(public_id) for public_id in largest}
     refused = api.get("/customers", segment="最好的客户")
     assert refused.status_code == 422
     assert "segment" in str(refused.json())

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
+from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, cluster
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
 from kehu.analytics.features import compute
@@ -48,7 +49,11 @@ SCORE_FIELDS = (
     "lifetime_value",
     "churn_risk",
     "recommendations",
+    "cluster",
 )
+MIN_GROUP = 5  # a persona names an age band or a province only when at least this many customers share it
+AGE_BANDS = ((0, "<25"), (25, "25–34"), (35, "35–44"), (45, "45–54"), (55, "55+"))
+TREE_RULES_KEPT = 8
 RECOMMENDATIONS = 10
 MAX_RULES = 200  # per level, strongest lift first
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
@@ -64,10 +69,13 @@ EXTRA_FEATURES = (
 )
 
 
-def analytics_start(*, actor: User, as_of: dt.datetime | None = None) -> Job:
-    """Queue an analytics run over the whole base, as things stood at `as_of` (default: when it runs)."""
+def analytics_start(*, actor: User, as_of: dt.datetime | None = None, clusters: int | None = None) -> Job:
+    """Queue an analytics run over the whole base, as things stood at `as_of` (default: when it runs), forming
+    `clusters` clusters (default: the number with the best silhouette)."""
     require(actor, ObjectType.ANALYTICS, Action.CREATE)
-    params = {"as_of": as_of.isoformat()} if as_of else {}
+    params: dict[str, Any] = {"as_of": as_of.isoformat()} if as_of else {}
+    if clusters:
+        params["clusters"] = clusters
     return job_submit(actor=actor, kind="analytics", params=params, title="analytics")
 
 
@@ -189,12 +197,102 @@ class _FeaturesOn:
         return aligned, tuple(name for _, name in EXTRA_FEATURES)
 
 
-def _buy_again(log: Log, as_of: dt.date) -> tuple[dict[int, float], Comparison]:
-    """customer id → probability of buying within 90 days, by the model that ranked the last 90 days better."""
+def _buy_again(log: Log, as_of: dt.date) -> tuple[dict[int, float], Comparison, list[dict[str, Any]]]:
+    """customer id → probability of buying within 90 days, by the model that ranked the last 90 days better; the
+    comparison; and the rules a tree reads out of who did not buy in those 90 days."""
     shots = Snapshots(log, HORIZON_DAYS, _FeaturesOn())
-    comparison = compare(shots, as_of - dt.timedelta(days=HORIZON_DAYS))
+    evaluated_from = as_of - dt.timedelta(days=HORIZON_DAYS)
+    comparison = compare(shots, evaluated_from)
     customers, probability = buy_probability(shots, as_of, comparison.chosen)
-    return {int(c): float(p) for c, p in zip(customers, probability, strict=True)}, comparison
+    then = shots(evaluated_from)
+    rules = [
+        {"conditions": [[name, op, round(value, 4)] for name, op, value in rule.conditions],
+         "customers": rule.customers, "share": round(rule.share, 4)}
+        for rule in churn_rules(then.X, then.names, then.bought)[:TREE_RULES_KEPT]
+    ]  # fmt: skip
+    return {int(c): float(p) for c, p in zip(customers, probability, strict=True)}, comparison, rules
+
+
+def _age_band(birthday: dt.date | None, on: dt.date) -> str | None:
+    if birthday is None:
+        return None
+    age = on.year - birthday.year - ((on.month, on.day) < (birthday.month, birthday.day))
+    return [name for low, name in AGE_BANDS if age >= low][-1]
+
+
+def _share(counter: Counter[Any], total: int, *, least: int = 1) -> list[Any]:
+    """The most common value and its share of `total` ([None, 0] when none is shared by `least`)."""
+    if not counter:
+        return [None, 0.0]
+    value, count = counter.most_common(1)[0]
+    return [value, round(count / total, 4)] if count >= least and total else [None, 0.0]
+
+
+def _personas(
+    clustering: Clustering,
+    buyers: list[dict[str, Any]],
+    on: dt.date,
+    offers: dict[int, list[list[float]]],
+    scores: dict[int, tuple[float | None, float | None]],
+) -> list[dict[str, Any]]:
+    """Per cluster the portrait people ask for: how many, what kind, age band, region, what and where they buy,
+    what to offer them, and their churn risk and expected value. Birthdays and provinces are read for these
+    counts only (nothing per customer is kept), and a band or province is named only when `MIN_GROUP` share it."""
+    from kehu.customers.models import Address, Customer
+
+    ids = [row["customer_id"] for row in buyers]
+    of = {customer: clustering.labels[i] for i, customer in enumerate(ids)}
+    kinds: list[Counter[Any]] = [Counter() for _ in range(clustering.k)]
+    types: list[Counter[Any]] = [Counter() for _ in range(clustering.k)]
+    ages: list[Counter[Any]] = [Counter() for _ in range(clustering.k)]
+    regions: list[Counter[Any]] = [Counter() for _ in range(clustering.k)]
+    for start in range(0, len(ids), WRITE_BATCH):
+        part = ids[start : start + WRITE_BATCH]
+        for customer, kind, kind_of_business, birthday in Customer.objects.filter(pk__in=part).values_list(
+            "pk", "kind", "customer_type", "birthday"
+        ):
+            group = of[customer]
+            kinds[group][kind] += 1
+            types[group][kind_of_business or ""] += 1
+            band = _age_band(birthday if isinstance(birthday, dt.date) else None, on)
+            if band:
+                ages[group][band] += 1
+        for customer, province in Address.objects.filter(customer_id__in=part, is_primary=True).values_list(
+            "customer_id", "province"
+        ):
+            if province:
+                regions[of[customer]][province] += 1
+    personas = []
+    for group in range(clustering.k):
+        members = [row for row in buyers if of[row["customer_id"]] == group]
+        total = len(members)
+        categories = Counter(row["top_category"] for row in members if row["top_category"])
+        channels = Counter(row["top_channel"] for row in members if row["top_channel"])
+        first_offer = Counter(offers[row["customer_id"]][0][0] for row in members if offers.get(row["customer_id"]))
+        churn = [risk for row in members if (risk := scores[row["customer_id"]][0]) is not None]
+        value = [worth for row in members if (worth := scores[row["customer_id"]][1]) is not None]
+        personas.append(
+            {
+                "cluster": group,
+                "customers": total,
+                "share": round(total / len(buyers), 4),
+                "words": clustering.words[group],
+                "centre": [round(float(v), 3) for v in clustering.centres[group]],
+                "organisations": round(kinds[group]["organization"] / total, 4),
+                "customer_type": _share(types[group], total),
+                "age_band": _share(ages[group], sum(ages[group].values()), least=MIN_GROUP),
+                "province": _share(regions[group], sum(regions[group].values()), least=MIN_GROUP),
+                "categories": [[name, round(count / total, 4)] for name, count in categories.most_common(2)],
+                "channel": _share(channels, total),
+                "offer": _share(first_offer, total),
+                "orders": round(float(np.mean([row["orders"] for row in members])), 2),
+                "revenue": round(float(np.mean([row["revenue"] for row in members])), 2),
+                "recency_days": round(float(np.mean([row["recency_days"] for row in members])), 1),
+                "churn_risk": round(float(np.mean(churn)), 4) if churn else None,
+                "lifetime_value": round(float(np.mean(value)), 2) if value else None,
+            }
+        )
+    return personas
 
 
 def _comparison_result(comparison: Comparison) -> dict[str, Any]:
@@ -233,10 +331,20 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     log = _purchase_log(as_of)
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
     models = _purchase_models(log, day) if log else {}
-    buying, comparison = _buy_again(log, day) if log else ({}, None)
+    buying, comparison, tree_rules = _buy_again(log, day) if log else ({}, None, [])
     lines = _order_lines(as_of)
     everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)
     offers, rules, evaluation = _cross_sell(lines, day, everyone) if lines else ({}, [], None)
+    k = job.params.get("clusters")
+    clustering = cluster(
+        {name: np.array([row[name] for row in buyers], dtype=np.float64) for name, *_rest in CLUSTER_FEATURES},
+        k=int(k) if k else None,
+    )
+    cluster_of = (
+        {row["customer_id"]: int(label) for row, label in zip(buyers, clustering.labels, strict=True)}
+        if clustering
+        else {}
+    )
     rows = []
     for row in features:
         customer_id = row["customer_id"]
@@ -257,6 +365,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 lifetime_value=None if value is None or np.isnan(value) else round(value, 2),
                 churn_risk=None if buys is None else round(1 - buys, 4),
                 recommendations=offers.get(customer_id, []),
+                cluster=cluster_of.get(customer_id),
             )
         )
     for start in range(0, len(rows), WRITE_BATCH):
@@ -266,6 +375,17 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 batch, update_conflicts=True, unique_fields=["customer"], update_fields=SCORE_FIELDS
             )
             context.commit(done=start + len(batch), total=len(rows))
+    personas = (
+        _personas(
+            clustering,
+            buyers,
+            day,
+            offers,
+            {r.customer_id: (r.churn_risk, r.lifetime_value) for r in rows if r.customer_id in cluster_of},
+        )
+        if clustering
+        else []
+    )
     segments = Counter(scores.segment)
     classes = Counter(scores.china_class)
     summary = {
@@ -275,6 +395,15 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         "classes": dict(sorted(classes.items())),
         "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
         "buy_again": _comparison_result(comparison) if comparison else None,
+        "clusters": {
+            "k": clustering.k,
+            "silhouette": {str(k): v for k, v in clustering.silhouette.items()},
+            "features": [name for name, *_rest in CLUSTER_FEATURES],
+            "personas": personas,
+        }
+        if clustering
+        else None,
+        "churn_rules": tree_rules,
         "cross_sell": {
             "rules": {level: sum(rule.level == level for rule in rules) for level in ("product", "category")},
             "evaluation": {

@@ -156,6 +156,84 @@ def _revenue_chart() -> dict[str, Any] | None:
     }
 
 
+COUNTS = {
+    "repeat purchases", "purchases in the last 30 days", "purchases in the last 90 days", "categories bought",
+    "contacts", "contacts in the last 90 days", "days since the last purchase", "days since the first purchase",
+    "days since the last contact",
+}  # fmt: skip
+RATES = {"refund rate", "overdue rate", "share of the main channel"}
+
+
+def _condition(name: str, op: str, value: float) -> str:
+    """One condition of a tree rule in words: whole numbers for counts and days, percents for rates."""
+    if name in RATES:
+        shown = f"{value:.0%}"
+    elif name in COUNTS:
+        shown = f"{int(np.floor(value)):,}"
+    else:
+        shown = f"{value:,.0f}"
+    return f"{_(name)} {'≤' if op == '<=' else '>'} {shown}"
+
+
+def _churn_rules(job: Job) -> list[dict[str, Any]]:
+    return [
+        {
+            "conditions": [_condition(name, op, value) for name, op, value in rule["conditions"]],
+            "customers": rule["customers"],
+            "percent": round(rule["share"] * 100),
+        }
+        for rule in job.result.get("churn_rules") or []
+    ]
+
+
+def _personas(job: Job) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The persona table's rows, and the clusters' radar (each feature's cluster mean in standard deviations from
+    the base's, clipped to ±2)."""
+    from kehu.analytics.clusters import FEATURE_NAMES, WORDS
+    from kehu.commerce.models import OrderChannel, Product
+    from kehu.customers.models import CustomerType
+
+    found = job.result.get("clusters")
+    if not found:
+        return [], None
+    personas = found["personas"]
+    offered = dict(
+        Product.objects.filter(pk__in=[p["offer"][0] for p in personas if p["offer"][0]]).values_list("pk", "name")
+    )
+    channels, types = dict(OrderChannel.choices), dict(CustomerType.choices)
+    rows = [
+        {
+            **persona,
+            "name": " · ".join(str(WORDS[word]) for word in persona["words"]),
+            "percent": round(persona["share"] * 100),
+            "organisations_percent": round(persona["organisations"] * 100),
+            "type_name": types.get(persona["customer_type"][0] or "", ""),
+            "channel_name": channels.get(persona["channel"][0] or "", persona["channel"][0] or ""),
+            "offer_name": offered.get(persona["offer"][0], ""),
+            "churn_percent": None if persona["churn_risk"] is None else round(persona["churn_risk"] * 100),
+        }
+        for persona in personas
+    ]
+    radar = {
+        "tooltip": {},
+        "legend": {"type": "scroll", "bottom": 0},
+        "radar": {
+            "indicator": [{"name": str(FEATURE_NAMES[name]), "min": -2, "max": 2} for name in found["features"]],
+            "radius": "62%",
+        },
+        "series": [
+            {
+                "type": "radar",
+                "data": [
+                    {"name": f"{row['cluster']} · {row['name']}", "value": [max(-2, min(2, v)) for v in row["centre"]]}
+                    for row in rows
+                ],
+            }
+        ],
+    }
+    return rows, radar
+
+
 def _cross_sell(job: Job) -> dict[str, Any] | None:
     """The run's recommendation test and its strongest rules, products named."""
     from kehu.commerce.models import Product
@@ -203,8 +281,9 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     require(user, ObjectType.ANALYTICS, Action.VIEW)
     job = Job.objects.filter(kind="analytics").order_by("-created_at").first()
-    running = job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
     done = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    personas, radar = _personas(done) if done else ([], None)
+    running = job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
     buy_again = (done.result.get("buy_again") if done else None) or {}
     context = {
         "job": job,
@@ -213,6 +292,9 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
         "buy_again": buy_again,
         "cross_sell": _cross_sell(done) if done else None,
+        "churn_rules": _churn_rules(done) if done else [],
+        "personas": personas,
+        "clusters": done.result.get("clusters") if done else None,
         "class_links": [(key, CLASS_NAMES[key], count) for key, count in (done.result.get("classes") or {}).items()]
         if done
         else [],
@@ -224,6 +306,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "value": _value_chart(),
             "calibration": _calibration_chart(buy_again),
             "importance": _importance_chart(buy_again),
+            "radar": radar,
         },
     }
     return job_status_part(request, "analytics/_run_status.html", context) or render(

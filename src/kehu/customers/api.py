@@ -338,6 +338,7 @@ class CustomerListQuery(Schema):
         "", max_length=40, description="RFM segment or customer class, as key or name (champions, 重要价值客户…)"
     )
     churn_risk__gte: float | None = Field(None, ge=0, le=1, description="churn risk at least this (0–1)")
+    cluster: int | None = Field(None, ge=0, le=20, description="cluster of the last analytics run (0: the largest)")
     sort: Literal["-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name"] = (
         "-created_at"
     )
@@ -380,6 +381,7 @@ def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> di
         attributes=_attribute_filters(params.attribute),
         segment=params.segment,
         churn_risk_min=params.churn_risk__gte,
+        cluster=params.cluster,
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
     names = may_see_names(user)

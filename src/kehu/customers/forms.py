@@ -91,6 +91,7 @@ class CustomerFilterForm(forms.Form):
     months = forms.IntegerField(label=_("Not touched for (months)"), required=False, min_value=1, max_value=120)
     segment = forms.ChoiceField(label=_("Segment"), required=False)
     churn = forms.FloatField(label=_("Churn risk at least"), required=False, min_value=0, max_value=1)
+    cluster = forms.IntegerField(label=_("Cluster"), required=False, min_value=0, max_value=20)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per = forms.TypedChoiceField(
         label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=None, initial=50
@@ -311,5 +312,6 @@ def list_filters(user: User, data: QueryDict) -> tuple[CustomerFilterForm, Custo
         quality_months=cleaned.get("months") or 12,
         segment=cleaned.get("segment", ""),
         churn_risk_min=cleaned.get("churn"),
+        cluster=cleaned.get("cluster"),
     )
     return form, filters

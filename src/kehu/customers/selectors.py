@@ -183,6 +183,7 @@ class CustomerFilters:
     quality_months: int = 12  # for `stale`
     segment: str = ""  # an RFM segment or customer class (kehu.analytics.rfm.segment_lookup), as last computed
     churn_risk_min: float | None = None
+    cluster: int | None = None  # as the last analytics run grouped them (0: the largest cluster)
 
 
 RARE_TAG = 2000
@@ -253,6 +254,8 @@ def customers_filtered(user: User, filters: CustomerFilters) -> QuerySet[Custome
         queryset = queryset.filter(**{f"score__{found[0]}": found[1]})
     if filters.churn_risk_min is not None:
         queryset = queryset.filter(score__churn_risk__gte=filters.churn_risk_min)
+    if filters.cluster is not None:
+        queryset = queryset.filter(score__cluster=filters.cluster)
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
     return queryset

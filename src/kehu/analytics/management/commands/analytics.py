@@ -45,6 +45,13 @@ class Command(BaseCommand):
         run.add_argument("--as", dest="username", required=True, help="the user the run acts as (role, audit)")
         run.add_argument("--background", action="store_true", help="queue it for `kehu worker` and return")
         run.add_argument("--as-of", type=_day, help="score as things stood at the end of this day (default: now)")
+        run.add_argument(
+            "--clusters",
+            type=int,
+            choices=range(2, 13),
+            metavar="K",
+            help="clusters to form (default: best silhouette)",
+        )
         validate = commands.add_parser("validate", help="fit on a calibration period, predict the holdout, compare")
         validate.add_argument("--transactions", type=Path, required=True, help="customer id, date, amount per row")
         validate.add_argument("--calibration-end", type=_day, required=True, help="last day of calibration")
@@ -88,7 +95,7 @@ class Command(BaseCommand):
             moment = (
                 timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())) if as_of else None
             )
-            job = analytics_start(actor=actor, as_of=moment)
+            job = analytics_start(actor=actor, as_of=moment, clusters=options.get("clusters"))
         except PermissionDeniedError as error:
             raise CommandError(str(error)) from None
         ran = job_run_in_terminal(
@@ -108,6 +115,16 @@ class Command(BaseCommand):
         for scheme in ("segments", "classes"):
             counts = ", ".join(f"{name} {count:,}" for name, count in result[scheme].items())
             self.stdout.write(f"{scheme}: {counts}")
+        if result.get("clusters"):
+            clusters = result["clusters"]
+            self.stdout.write(f"clusters: k = {clusters['k']} (silhouette {clusters['silhouette']})")
+            for persona in clusters["personas"]:
+                self.stdout.write(
+                    f"  {persona['cluster']}: {persona['customers']:,} customers, {' / '.join(persona['words'])}"
+                )
+        for rule in result.get("churn_rules") or []:
+            conditions = " and ".join(f"{name} {op} {value:g}" for name, op, value in rule["conditions"])
+            self.stdout.write(f"rule: {conditions} → {rule['share']:.0%} did not buy again ({rule['customers']:,})")
 
     def _print(self, report: HoldoutReport) -> None:
         out = self.stdout.write
