@@ -74,7 +74,13 @@ def shop(alice: User) -> dict[str, int]:
         quantity=1,
         returned_at=dt.datetime(2026, 1, 10, tzinfo=UTC),
     )
-    for day, score in ((dt.datetime(2026, 5, 1), None), (dt.datetime(2026, 10, 1), 4), (dt.datetime(2026, 10, 20), 5)):
+    contacts = (
+        (dt.datetime(2026, 5, 1), None),
+        (dt.datetime(2026, 10, 1), 4),
+        (dt.datetime(2026, 10, 20), 5),
+        (dt.datetime(2026, 10, 25), 1),  # a complaint
+    )
+    for day, score in contacts:
         interaction_log(
             actor=alice,
             customer=buyer,
@@ -111,10 +117,14 @@ def test_features_worked_by_hand(backend: str, shop: dict[str, int]) -> None:
             "top_channel_share": 2 / 3,
             "refund_rate": 1000 / 2200,  # one phone came back
             "overdue_rate": 1 / 3,
-            "contacts": 3,
-            "contacts_90d": 2,  # 1 and 20 October
-            "last_contact_days": 12.0,
-            "satisfaction": 4.5,  # the call without a score is not counted
+            "contacts": 4,
+            "contacts_90d": 3,  # 1, 20 and 25 October
+            "last_contact_days": 7.0,
+            "satisfaction": 10 / 3,  # the call without a score is not counted
+            "revenue_180d": 0.0,  # nothing since 1 May (184 days before)
+            "revenue_prior_180d": 2200.0,  # the half year before: all three orders
+            "overdue_amount": 100.0,
+            "complaints_180d": 1,  # rated 1 of 5 on 25 October
         }
     )
     quiet = rows[shop["quiet"]]

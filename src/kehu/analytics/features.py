@@ -2,7 +2,8 @@
 
 `customer_features` describes, for every customer, what their orders, order lines, returns and interactions
 say up to a moment (`as_of`): recency, frequency, monetary value, tenure, average order value, time between
-purchases, category and channel mix, refund and overdue rates, contacts and satisfaction. The expression is
+purchases, category and channel mix, refund and overdue rates (and the amount overdue), spend in the last half
+year against the half year before, contacts, complaints and satisfaction. The expression is
 the same for every backend (`KEHU_ANALYTICS_BACKEND`):
 
 - `duckdb` (default): the columns needed are read from kehu's database into Arrow and computed in an
@@ -38,8 +39,13 @@ FEATURES = (
     "contacts_90d",
     "last_contact_days",
     "satisfaction",
+    "revenue_180d",
+    "revenue_prior_180d",
+    "overdue_amount",
+    "complaints_180d",
 )
 DAY = 86_400
+COMPLAINT = 2  # a contact rated this or lower (of 5) counts as a complaint
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,11 @@ def customer_features(sources: Sources, *, as_of: dt.datetime) -> Any:
         first_seconds=seconds.min(),
         last_seconds=seconds.max(),
         overdue=ibis.ifelse(orders.payment_status == "overdue", 1, 0).sum(),
+        overdue_amount=ibis.ifelse(orders.payment_status == "overdue", orders.total.cast("float64"), 0.0).sum(),
+        revenue_180d=ibis.ifelse(seconds >= now - 180 * DAY, orders.total.cast("float64"), 0.0).sum(),
+        revenue_prior_180d=ibis.ifelse(
+            (seconds >= now - 360 * DAY) & (seconds < now - 180 * DAY), orders.total.cast("float64"), 0.0
+        ).sum(),
     )
     refunds = sources.returns.filter(sources.returns.returned_at < as_of)
     refunded = (
@@ -106,6 +117,9 @@ def customer_features(sources: Sources, *, as_of: dt.datetime) -> Any:
         contacts_90d=ibis.ifelse(contact_seconds >= now - 90 * DAY, 1, 0).sum(),
         last_contact_seconds=contact_seconds.max(),
         satisfaction=contacts.satisfaction.cast("float64").mean(),
+        complaints_180d=ibis.ifelse(
+            (contact_seconds >= now - 180 * DAY) & (contacts.satisfaction <= COMPLAINT), 1, 0
+        ).sum(),
     )
     joined = (
         customers.left_join(per_customer, "customer_id")
@@ -141,6 +155,10 @@ def customer_features(sources: Sources, *, as_of: dt.datetime) -> Any:
         contacts_90d=joined.contacts_90d.fill_null(0),
         last_contact_days=(now - joined.last_contact_seconds) / DAY,
         satisfaction=joined.satisfaction,
+        revenue_180d=joined.revenue_180d.fill_null(0.0),
+        revenue_prior_180d=joined.revenue_prior_180d.fill_null(0.0),
+        overdue_amount=joined.overdue_amount.fill_null(0.0),
+        complaints_180d=joined.complaints_180d.fill_null(0),
     ).order_by("customer_id")
 
 

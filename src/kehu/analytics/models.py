@@ -22,6 +22,9 @@ class CustomerScore(models.Model):
     expected_purchases = models.FloatField(_("expected purchases, next 90 days"), null=True)
     lifetime_value = models.FloatField(_("expected value, next 12 months"), null=True)
     churn_risk = models.FloatField(_("churn risk"), null=True, db_index=True)
+    risk_score = models.FloatField(_("risk score"), null=True, db_index=True)  # 0–100, kehu.analytics.risk
+    # the signs behind it, most points first: [[sign, points, measured value], …]
+    risk_reasons = models.JSONField(_("risk reasons"), default=list, blank=True)
     cluster = models.PositiveSmallIntegerField(_("cluster"), null=True, db_index=True)  # 0: the largest
     # products to offer, best first: [[product id, score], …] (item-to-item, popularity where that has nothing)
     recommendations = models.JSONField(_("recommended products"), default=list, blank=True)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from kehu.analytics.models import BasketRule, CustomerScore
 from kehu.analytics.rfm import CLASS_NAMES, CLASSES, SEGMENTS
+from kehu.analytics.risk import FLAG_AT, SIGN_NAMES
 
 _HIGH = {key: signs for signs, (key, _name) in CLASSES.items()}
 
@@ -38,6 +39,26 @@ def score_explained(customer_id: int) -> dict[str, Any] | None:
         "expected_purchases": score.expected_purchases,
         "lifetime_value": score.lifetime_value,
         "recommendations": score.recommendations,
+        "risk_score": None if score.risk_score is None else round(score.risk_score),
+        "flagged": score.risk_score is not None and score.risk_score >= FLAG_AT,
+        "risk_reasons": [_reason(sign, points, value) for sign, points, value in score.risk_reasons],
+    }
+
+
+def _reason(sign: str, points: float, value: float) -> str:
+    """One sign behind a risk score in words, with what was measured and the points it earned."""
+    if sign == "overdue":
+        said = _("%(share)s%% of orders overdue") % {"share": round(value * 100)}
+    elif sign == "refunds":
+        said = _("%(share)s%% of spend refunded") % {"share": round(value * 100)}
+    elif sign == "complaints":
+        said = _("%(n)s complaints in the last 180 days") % {"n": round(value)}
+    else:
+        said = _("spend down %(share)s%% on the half year before") % {"share": round(value * 100)}
+    return _("%(sign)s: %(said)s (+%(points)s)") % {
+        "sign": SIGN_NAMES.get(sign, sign),
+        "said": said,
+        "points": round(points),
     }
 
 

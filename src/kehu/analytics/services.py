@@ -30,6 +30,7 @@ from kehu.analytics.features import compute
 from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
 from kehu.analytics.rfm import rfm
+from kehu.analytics.risk import FLAG_AT, SIGNS, risk
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
 from kehu.core.jobs import JobContext, JobFailed, job_submit
@@ -50,6 +51,8 @@ SCORE_FIELDS = (
     "churn_risk",
     "recommendations",
     "cluster",
+    "risk_score",
+    "risk_reasons",
 )
 MIN_GROUP = 5  # a persona names an age band or a province only when at least this many customers share it
 AGE_BANDS = ((0, "<25"), (25, "25–34"), (35, "35–44"), (45, "45–54"), (55, "55+"))
@@ -335,6 +338,18 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     lines = _order_lines(as_of)
     everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)
     offers, rules, evaluation = _cross_sell(lines, day, everyone) if lines else ({}, [], None)
+
+    def column(name: str) -> Array:
+        return np.array([np.nan if row[name] is None else row[name] for row in features], dtype=np.float64)
+
+    risks = risk(
+        overdue_rate=column("overdue_rate"),
+        overdue_amount=column("overdue_amount"),
+        refund_rate=column("refund_rate"),
+        complaints=column("complaints_180d"),
+        spend_recent=column("revenue_180d"),
+        spend_prior=column("revenue_prior_180d"),
+    )
     k = job.params.get("clusters")
     clustering = cluster(
         {name: np.array([row[name] for row in buyers], dtype=np.float64) for name, *_rest in CLUSTER_FEATURES},
@@ -346,7 +361,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         else {}
     )
     rows = []
-    for row in features:
+    for position, row in enumerate(features):
         customer_id = row["customer_id"]
         index = of_buyer.get(customer_id)
         alive, expected, value = models.get(customer_id, (None, None, None))
@@ -366,6 +381,8 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 churn_risk=None if buys is None else round(1 - buys, 4),
                 recommendations=offers.get(customer_id, []),
                 cluster=cluster_of.get(customer_id),
+                risk_score=float(risks.score[position]),
+                risk_reasons=risks.reasons[position],
             )
         )
     for start in range(0, len(rows), WRITE_BATCH):
@@ -404,6 +421,14 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         if clustering
         else None,
         "churn_rules": tree_rules,
+        "risk": {
+            "flag_at": FLAG_AT,
+            "flagged": int((risks.score >= FLAG_AT).sum()),
+            "reasons": {
+                sign: sum(1 for i in np.flatnonzero(risks.score >= FLAG_AT) for r in risks.reasons[i] if r[0] == sign)
+                for sign in SIGNS
+            },
+        },
         "cross_sell": {
             "rules": {level: sum(rule.level == level for rule in rules) for level in ("product", "category")},
             "evaluation": {

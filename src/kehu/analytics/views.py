@@ -175,6 +175,16 @@ def _condition(name: str, op: str, value: float) -> str:
     return f"{_(name)} {'≤' if op == '<=' else '>'} {shown}"
 
 
+def _risk(job: Job) -> dict[str, Any] | None:
+    from kehu.analytics.risk import SIGN_NAMES
+
+    found = job.result.get("risk")
+    if not found:
+        return None
+    reasons = [(str(SIGN_NAMES.get(sign, sign)), count) for sign, count in found["reasons"].items()]
+    return {**found, "reasons": reasons}
+
+
 def _churn_rules(job: Job) -> list[dict[str, Any]]:
     return [
         {
@@ -294,6 +304,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "cross_sell": _cross_sell(done) if done else None,
         "churn_rules": _churn_rules(done) if done else [],
         "personas": personas,
+        "risk": _risk(done) if done else None,
         "clusters": done.result.get("clusters") if done else None,
         "class_links": [(key, CLASS_NAMES[key], count) for key, count in (done.result.get("classes") or {}).items()]
         if done

@@ -339,6 +339,7 @@ class CustomerListQuery(Schema):
     )
     churn_risk__gte: float | None = Field(None, ge=0, le=1, description="churn risk at least this (0–1)")
     cluster: int | None = Field(None, ge=0, le=20, description="cluster of the last analytics run (0: the largest)")
+    risk_score__gte: float | None = Field(None, ge=0, le=100, description="risk score at least this (0–100)")
     sort: Literal["-created_at", "created_at", "-updated_at", "updated_at", "display_name", "-display_name"] = (
         "-created_at"
     )
@@ -382,6 +383,7 @@ def customers_list(request: HttpRequest, params: Query[CustomerListQuery]) -> di
         segment=params.segment,
         churn_risk_min=params.churn_risk__gte,
         cluster=params.cluster,
+        risk_min=params.risk_score__gte,
     )
     page = selectors.customer_list(user, filters, sort=params.sort, cursor=params.cursor, limit=params.limit)
     names = may_see_names(user)

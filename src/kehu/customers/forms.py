@@ -92,6 +92,7 @@ class CustomerFilterForm(forms.Form):
     segment = forms.ChoiceField(label=_("Segment"), required=False)
     churn = forms.FloatField(label=_("Churn risk at least"), required=False, min_value=0, max_value=1)
     cluster = forms.IntegerField(label=_("Cluster"), required=False, min_value=0, max_value=20)
+    risk = forms.IntegerField(label=_("Risk score at least"), required=False, min_value=0, max_value=100)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
     per = forms.TypedChoiceField(
         label=_("Per page"), required=False, choices=PAGE_SIZES, coerce=int, empty_value=None, initial=50
@@ -313,5 +314,6 @@ def list_filters(user: User, data: QueryDict) -> tuple[CustomerFilterForm, Custo
         segment=cleaned.get("segment", ""),
         churn_risk_min=cleaned.get("churn"),
         cluster=cleaned.get("cluster"),
+        risk_min=cleaned.get("risk"),
     )
     return form, filters

@@ -184,6 +184,7 @@ class CustomerFilters:
     segment: str = ""  # an RFM segment or customer class (kehu.analytics.rfm.segment_lookup), as last computed
     churn_risk_min: float | None = None
     cluster: int | None = None  # as the last analytics run grouped them (0: the largest cluster)
+    risk_min: float | None = None  # risk score (kehu.analytics.risk) at least this
 
 
 RARE_TAG = 2000
@@ -256,6 +257,8 @@ def customers_filtered(user: User, filters: CustomerFilters) -> QuerySet[Custome
         queryset = queryset.filter(score__churn_risk__gte=filters.churn_risk_min)
     if filters.cluster is not None:
         queryset = queryset.filter(score__cluster=filters.cluster)
+    if filters.risk_min is not None:
+        queryset = queryset.filter(score__risk_score__gte=filters.risk_min)
     if filters.query.strip():
         queryset = search_filter(queryset, filters.query, scope=scope_terms(user), archived=filters.archived)
     return queryset
