@@ -132,3 +132,32 @@ def test_features_worked_by_hand(backend: str, shop: dict[str, int]) -> None:
     assert quiet["revenue"] == 0
     assert quiet["contacts"] == 0
     assert all(quiet[name] is None for name in ("recency_days", "average_order_value", "top_category", "satisfaction"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adbc_and_django_reads_give_the_same_features(
+    shop: dict[str, int], tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tests' SQLite lives in memory, where only Django's connection reaches it: a copy on disk is read
+    through ADBC, as a file database is in use, and gives the same features."""
+    from kehu.analytics import reader
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL is read through ADBC in every test of this file")
+    copy = f"{tmp_path}/copy.sqlite3"
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM INTO %s", [copy])
+    through_django = compute(as_of=AS_OF, backend="duckdb")
+    used = []
+    original = reader._adbc
+
+    def spied(sql: str) -> object:
+        table = original(sql)
+        used.append(table is not None)
+        return table
+
+    monkeypatch.setattr(reader, "_sqlite_file", lambda: copy)
+    monkeypatch.setattr(reader, "_adbc", spied)
+    through_adbc = compute(as_of=AS_OF, backend="duckdb")
+    assert used == [True] * 6  # all six tables came through ADBC
+    assert through_adbc.to_pylist() == through_django.to_pylist()

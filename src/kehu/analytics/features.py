@@ -174,43 +174,29 @@ COLUMNS = {
 BACKENDS = ("duckdb", "postgres", "pyspark")
 
 
-def _arrow_tables() -> dict[str, Any]:
-    """The columns `COLUMNS` names, read from kehu's database (either engine) into Arrow."""
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    from django.apps import apps
+NUMBERS = ("total", "line_total", "amount", "satisfaction")
 
-    models = {
-        "customers": apps.get_model("customers", "Customer").objects.filter(
-            merged_into__isnull=True, erased_at__isnull=True
-        ),
-        "orders": apps.get_model("commerce", "Order").objects.all(),
-        "lines": apps.get_model("commerce", "OrderLine").objects.all(),
-        "products": apps.get_model("commerce", "Product").objects.all(),
-        "returns": apps.get_model("commerce", "OrderReturn").objects.all(),
-        "interactions": apps.get_model("interactions", "Interaction").objects.all(),
-    }
+
+def _arrow_tables() -> dict[str, Any]:
+    """The columns `COLUMNS` names, read from kehu's database (either engine) into Arrow (`kehu.analytics.reader`)."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    from kehu.analytics.reader import read_arrow
+
     types = {
         "placed_at": pa.timestamp("us", tz="UTC"),
         "returned_at": pa.timestamp("us", tz="UTC"),
         "occurred_at": pa.timestamp("us", tz="UTC"),
-        "total": pa.float64(),
-        "line_total": pa.float64(),
-        "amount": pa.float64(),
-        "satisfaction": pa.float64(),
-        "channel": pa.string(),
-        "status": pa.string(),
-        "payment_status": pa.string(),
-        "category": pa.string(),
+        **dict.fromkeys(NUMBERS, pa.float64()),
+        **dict.fromkeys(("channel", "status", "payment_status", "category"), pa.string()),
     }
     tables = {}
-    for name, (_table, columns) in COLUMNS.items():
-        rows = list(models[name].order_by().values_list(*columns).iterator(chunk_size=20_000))
-        data = {column: [row[index] for row in rows] for index, column in enumerate(columns)}
-        for column in ("total", "line_total", "amount", "satisfaction"):
-            if column in data:
-                data[column] = [None if value is None else float(value) for value in data[column]]
-        schema = pa.schema([(column, types.get(column, pa.int64())) for column in columns])
-        tables[name] = pa.Table.from_pydict(data, schema=schema)
+    for name, (table, columns) in COLUMNS.items():
+        selected = ", ".join(
+            f"CAST({column} AS DOUBLE PRECISION) AS {column}" if column in NUMBERS else column for column in columns
+        )
+        where = " WHERE merged_into_id IS NULL AND erased_at IS NULL" if name == "customers" else ""
+        tables[name] = read_arrow(f"SELECT {selected} FROM {table}{where}", columns, types)
     return tables
 
 

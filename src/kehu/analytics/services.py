@@ -86,43 +86,67 @@ def _day_end(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
-def _purchase_log(as_of: dt.datetime) -> Log | None:
-    from kehu.commerce.models import Order, OrderStatus
+def _local_days(stamps: Any) -> NDArray[np.datetime64]:
+    """UTC timestamps (Arrow) as the days they fell on in kehu's time zone."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+    from django.conf import settings
 
-    rows = list(
-        Order.objects.filter(placed_at__lt=as_of)
-        .exclude(status=OrderStatus.CANCELLED)
-        .order_by()
-        .values_list("customer_id", "placed_at", "total")
-        .iterator(chunk_size=20_000)
+    local = pc.local_timestamp(stamps.cast(pa.timestamp("us", tz=settings.TIME_ZONE)))
+    return np.asarray(local.cast(pa.date32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+
+
+def _orders_read(sql: str, columns: tuple[str, ...], as_of: dt.datetime) -> Any:
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+
+    from kehu.analytics.reader import read_arrow
+
+    table = read_arrow(
+        sql, columns, {"placed_at": pa.timestamp("us", tz="UTC"), "total": pa.float64(), "category": pa.string()}
     )
-    if not rows:
+    moment = pa.scalar(as_of.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us")).cast(
+        pa.timestamp("us", tz="UTC")
+    )
+    return table.filter(pc.less(table.column("placed_at"), moment))
+
+
+def _purchase_log(as_of: dt.datetime) -> Log | None:
+    from kehu.commerce.models import OrderStatus
+
+    table = _orders_read(
+        f"SELECT customer_id, placed_at, CAST(total AS DOUBLE PRECISION) AS total FROM commerce_order "
+        f"WHERE status <> '{OrderStatus.CANCELLED.value}'",
+        ("customer_id", "placed_at", "total"),
+        as_of,
+    )
+    if not table.num_rows:
         return None
     return Log(
-        customers=np.array([row[0] for row in rows], dtype=np.int64),
-        days=np.array([timezone.localtime(row[1]).date() for row in rows], dtype="datetime64[D]"),
-        amounts=np.array([float(row[2]) for row in rows]),
+        customers=table.column("customer_id").to_numpy(),
+        days=_local_days(table.column("placed_at")),
+        amounts=table.column("total").to_numpy(zero_copy_only=False).astype(np.float64),
     )
 
 
 def _order_lines(as_of: dt.datetime) -> Lines | None:
-    from kehu.commerce.models import OrderLine, OrderStatus
+    from kehu.commerce.models import OrderStatus
 
-    rows = list(
-        OrderLine.objects.filter(order__placed_at__lt=as_of)
-        .exclude(order__status=OrderStatus.CANCELLED)
-        .order_by()
-        .values_list("order_id", "order__customer_id", "order__placed_at", "product_id", "product__category")
-        .iterator(chunk_size=20_000)
+    table = _orders_read(
+        "SELECT l.order_id, o.customer_id, o.placed_at, l.product_id, p.category FROM commerce_orderline l "
+        "JOIN commerce_order o ON o.id = l.order_id JOIN commerce_product p ON p.id = l.product_id "
+        f"WHERE o.status <> '{OrderStatus.CANCELLED.value}'",
+        ("order_id", "customer_id", "placed_at", "product_id", "category"),
+        as_of,
     )
-    if not rows:
+    if not table.num_rows:
         return None
     return Lines(
-        orders=np.array([row[0] for row in rows], dtype=np.int64),
-        customers=np.array([row[1] for row in rows], dtype=np.int64),
-        days=np.array([timezone.localtime(row[2]).date() for row in rows], dtype="datetime64[D]"),
-        products=np.array([row[3] for row in rows], dtype=np.int64),
-        categories=np.array([row[4] for row in rows], dtype=np.str_),
+        orders=table.column("order_id").to_numpy(),
+        customers=table.column("customer_id").to_numpy(),
+        days=_local_days(table.column("placed_at")),
+        products=table.column("product_id").to_numpy(),
+        categories=np.array(table.column("category").fill_null("").to_pylist(), dtype=np.str_),
     )
 
 
