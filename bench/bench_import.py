@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, arguments, run_backends
+from common import BENCH_DIR, arguments, bulk_insert, row_template, run_backends
 
 FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英霞平刚桂兰建华玉梅志红亮鹏飞晶婷浩宇欣怡子涵雨轩思远"
@@ -105,19 +105,6 @@ def empty_tables() -> None:
             cursor.execute("VACUUM")
 
 
-def _rows_for(model: Any, values: dict[str, Any]) -> tuple[list[str], list[Any]]:
-    """Every concrete column of `model` with `values` or the field's default, in a fixed order."""
-    columns, defaults = [], []
-    for field in model._meta.concrete_fields:
-        columns.append(field.column)
-        if field.attname in values:
-            defaults.append(values[field.attname])
-        else:
-            default = field.get_default()  # "" for text that may be blank, None where null is allowed
-            defaults.append(json.dumps(default) if field.get_internal_type() == "JSONField" else default)
-    return columns, defaults
-
-
 def raw_insert(path: Path) -> int:
     """Insert the file's rows as final values, without kehu: ids assigned, one bulk statement per table."""
     from django.db import connection, transaction
@@ -155,11 +142,11 @@ def raw_insert(path: Path) -> int:
 def _raw_batch(connection: Any, batch: list[list[str]], start: int, now: Any, owner: Any, *models: Any) -> None:
     customer_model, point_model, address_model = models
     postgres = connection.vendor == "postgresql"
-    columns_c, template_c = _rows_for(
+    columns_c, template_c = row_template(
         customer_model, {"created_at": now, "updated_at": now, "owner_id": owner.pk, "team_id": owner.team_id}
     )
-    columns_p, template_p = _rows_for(point_model, {"created_at": now, "updated_at": now, "is_primary": True})
-    columns_a, template_a = _rows_for(
+    columns_p, template_p = row_template(point_model, {"created_at": now, "updated_at": now, "is_primary": True})
+    columns_a, template_a = row_template(
         address_model,
         {"created_at": now, "updated_at": now, "province": "上海市", "city": "上海市", "district": "浦东新区",
          "is_primary": True},
@@ -191,19 +178,7 @@ def _raw_batch(connection: Any, batch: list[list[str]], start: int, now: Any, ow
         ("customers_contactpoint", columns_p, points),
         ("customers_address", columns_a, addresses),
     ):
-        _bulk(connection, table, columns, rows)
-
-
-def _bulk(connection: Any, table: str, columns: list[str], rows: list[list[Any]]) -> None:
-    names = ", ".join(f'"{column}"' for column in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            cursor.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        bulk_insert(connection, table, columns, rows)
 
 
 def _owner() -> Any:

@@ -162,3 +162,29 @@ def run_backends(
     (out_dir / f"{name}-{stamp}.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
     print(f"machine: {machine}")
     return machine, results
+
+
+def row_template(model: Any, values: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """Every concrete column of `model` with `values` or the field's default, in a fixed order."""
+    columns, defaults = [], []
+    for field in model._meta.concrete_fields:
+        columns.append(field.column)
+        if field.attname in values:
+            defaults.append(values[field.attname])
+        else:
+            default = field.get_default()  # "" for text that may be blank, None where null is allowed
+            defaults.append(json.dumps(default) if field.get_internal_type() == "JSONField" else default)
+    return columns, defaults
+
+
+def bulk_insert(connection: Any, table: str, columns: list[str], rows: list[Any]) -> None:
+    """Rows in final form by the database's fastest bulk path: PostgreSQL `COPY`, SQLite `executemany`."""
+    names = ", ".join(f'"{column}"' for column in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)

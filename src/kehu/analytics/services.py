@@ -27,6 +27,7 @@ from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, c
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
 from kehu.analytics.features import compute
+from kehu.analytics.kpis import cohorts, repeat_rate
 from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
 from kehu.analytics.rfm import rfm
@@ -57,6 +58,7 @@ SCORE_FIELDS = (
 MIN_GROUP = 5  # a persona names an age band or a province only when at least this many customers share it
 AGE_BANDS = ((0, "<25"), (25, "25–34"), (35, "35–44"), (45, "45–54"), (55, "55+"))
 TREE_RULES_KEPT = 8
+VALIDATION_DAYS = 182  # the run checks BG/NBD on the last half year, fitted on what came before
 RECOMMENDATIONS = 10
 MAX_RULES = 200  # per level, strongest lift first
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
@@ -115,8 +117,8 @@ def _purchase_log(as_of: dt.datetime) -> Log | None:
     from kehu.commerce.models import OrderStatus
 
     table = _orders_read(
-        f"SELECT customer_id, placed_at, CAST(total AS DOUBLE PRECISION) AS total FROM commerce_order "
-        f"WHERE status <> '{OrderStatus.CANCELLED.value}'",
+        "SELECT customer_id, placed_at, CAST(total AS DOUBLE PRECISION) AS total FROM commerce_order "  # noqa: S608
+        f"WHERE status <> '{OrderStatus.CANCELLED.value}'",  # the status is a constant of kehu's
         ("customer_id", "placed_at", "total"),
         as_of,
     )
@@ -133,9 +135,9 @@ def _order_lines(as_of: dt.datetime) -> Lines | None:
     from kehu.commerce.models import OrderStatus
 
     table = _orders_read(
-        "SELECT l.order_id, o.customer_id, o.placed_at, l.product_id, p.category FROM commerce_orderline l "
+        "SELECT l.order_id, o.customer_id, o.placed_at, l.product_id, p.category FROM commerce_orderline l "  # noqa: S608
         "JOIN commerce_order o ON o.id = l.order_id JOIN commerce_product p ON p.id = l.product_id "
-        f"WHERE o.status <> '{OrderStatus.CANCELLED.value}'",
+        f"WHERE o.status <> '{OrderStatus.CANCELLED.value}'",  # the status is a constant of kehu's
         ("order_id", "customer_id", "placed_at", "product_id", "category"),
         as_of,
     )
@@ -322,6 +324,38 @@ def _personas(
     return personas
 
 
+def _validation(log: Log, day: dt.date) -> dict[str, Any] | None:
+    """BG/NBD fitted up to half a year before the run, against what customers bought since (as `kehu analytics
+    validate` reports it), for the page's chart. None when the history is too short."""
+    from kehu.analytics.validation import Purchases, holdout_report
+    from kehu.core.errors import ServiceValidationError
+
+    calibration_end = day - dt.timedelta(days=VALIDATION_DAYS)
+    if not (log.days <= np.datetime64(calibration_end, "D")).any():
+        return None
+    try:
+        report = holdout_report(
+            Purchases(log.customers, log.days, log.amounts, []),
+            calibration_end=calibration_end,
+            holdout_end=day,
+            buy_again=False,
+        )
+    except ServiceValidationError:
+        return None
+    return {
+        "calibration_end": calibration_end.isoformat(),
+        "holdout_end": day.isoformat(),
+        "customers": report.customers,
+        "predicted": round(report.predicted, 1),
+        "actual": round(report.actual, 1),
+        "mae": round(report.mae, 4),
+        "auc": None if report.auc is None else round(report.auc, 4),
+        "buckets": [
+            [b.repeat_purchases, b.customers, round(b.predicted, 4), round(b.actual, 4)] for b in report.buckets
+        ],
+    }
+
+
 def _comparison_result(comparison: Comparison) -> dict[str, Any]:
     return {
         "horizon_days": comparison.horizon_days,
@@ -445,6 +479,14 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         if clustering
         else None,
         "churn_rules": tree_rules,
+        "validation": _validation(log, day) if log else None,
+        "cohorts": vars(cohorts(log.customers, log.days)) if log else None,
+        "repeat_rate": vars(repeat_rate(log.customers, log.days)) if log else None,
+        "rfm_grid": np.histogram2d(
+            scores.recency_score, scores.frequency_score, bins=[np.arange(0.5, 6), np.arange(0.5, 6)]
+        )[0]
+        .astype(int)
+        .tolist(),
         "risk": {
             "flag_at": FLAG_AT,
             "flagged": int((risks.score >= FLAG_AT).sum()),

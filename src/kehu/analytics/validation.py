@@ -130,7 +130,10 @@ def holdout_report(
     unit_days: float = 7.0,
     period_days: int = 1,
     horizon_days: int = 91,
+    buy_again: bool = True,
 ) -> HoldoutReport:
+    """BG/NBD (and Gamma-Gamma) fitted on the purchases up to `calibration_end`, their predictions set against
+    the holdout; with `buy_again`, the buy-again models compared on the holdout's first `horizon_days`."""
     if holdout_end <= calibration_end:
         raise ServiceValidationError([FieldError("holdout_end", "must come after the calibration's end")])
     summary = summarise(
@@ -172,7 +175,7 @@ def holdout_report(
         mae=float(np.abs(predicted - summary.holdout).mean()),
         auc=auc,
         buckets=buckets(summary, predicted),
-        buy_again=compare(Snapshots(log, horizon), calibration_end),
+        buy_again=compare(Snapshots(log, horizon), calibration_end) if buy_again else None,
     )
 
 

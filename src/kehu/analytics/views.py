@@ -131,6 +131,82 @@ def _value_chart() -> dict[str, Any] | None:
     return _bar(names, [int(c) for c in counts], _("customers"))
 
 
+def _cohort_chart(job: Job) -> dict[str, Any] | None:
+    """Monthly cohorts' retention as a heatmap: a row per cohort, a column per month after the first purchase."""
+    found = job.result.get("cohorts") or {}
+    if not found.get("months"):
+        return None
+    cells = [
+        [k, c, round(share * 100, 1)]
+        for c, row in enumerate(found["retention"])
+        for k, share in enumerate(row)
+        if share is not None and k > 0
+    ]
+    labels = [f"{month} ({size})" for month, size in zip(found["months"], found["sizes"], strict=True)]
+    return {
+        "tooltip": {"position": "top"},
+        "grid": {"left": 110, "right": 24, "top": 16, "bottom": 70},
+        "xAxis": {"type": "category", "data": [f"+{k}" for k in range(len(found["retention"][0]))],
+                  "name": _("months after the first purchase"), "nameLocation": "center", "nameGap": 28},
+        "yAxis": {"type": "category", "data": labels, "inverse": True},
+        "visualMap": {"min": 0, "max": max([cell[2] for cell in cells] or [1]), "calculable": True,
+                      "orient": "horizontal", "left": "center", "bottom": 0, "text": ["%", ""]},
+        "series": [{"type": "heatmap", "name": _("bought again (%)"), "data": cells, "label": {"show": True}}],
+    }  # fmt: skip
+
+
+def _repeat_chart(job: Job) -> dict[str, Any] | None:
+    found = job.result.get("repeat_rate") or {}
+    if not found.get("months"):
+        return None
+    rates = [round(r / b * 100, 1) if b else 0 for r, b in zip(found["returning"], found["buyers"], strict=True)]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 56, "right": 24, "top": 32, "bottom": 40},
+        "xAxis": {"type": "category", "data": found["months"]},
+        "yAxis": {"type": "value", "name": _("repeat rate (%)"), "min": 0, "max": 100},
+        "series": [{"type": "line", "name": _("repeat rate (%)"), "data": rates}],
+    }
+
+
+def _rfm_grid_chart(job: Job) -> dict[str, Any] | None:
+    """Customers on the recency × frequency grid the named segments are cut from."""
+    grid = job.result.get("rfm_grid")
+    if not grid:
+        return None
+    cells = [[f - 1, r - 1, grid[r - 1][f - 1]] for r in range(1, 6) for f in range(1, 6)]
+    return {
+        "tooltip": {"position": "top"},
+        "grid": {"left": 64, "right": 24, "top": 16, "bottom": 80},
+        "xAxis": {"type": "category", "data": [f"F{f}" for f in range(1, 6)], "name": _("frequency score"),
+                  "nameLocation": "center", "nameGap": 28},
+        "yAxis": {"type": "category", "data": [f"R{r}" for r in range(1, 6)], "name": _("recency score")},
+        "visualMap": {"min": 0, "max": max(max(row) for row in grid) or 1, "calculable": True,
+                      "orient": "horizontal", "left": "center", "bottom": 0},
+        "series": [{"type": "heatmap", "name": _("customers"), "data": cells, "label": {"show": True}}],
+    }  # fmt: skip
+
+
+def _validation_chart(job: Job) -> dict[str, Any] | None:
+    """Predicted against actual purchases in the last half year, by repeat purchases before it."""
+    found = job.result.get("validation")
+    if not found:
+        return None
+    buckets = found["buckets"]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 56, "right": 24, "top": 40, "bottom": 48},
+        "xAxis": {"type": "category", "data": [b[0] for b in buckets], "name": _("repeat purchases before"),
+                  "nameLocation": "center", "nameGap": 28},
+        "yAxis": {"type": "value", "name": _("purchases per customer")},
+        "series": [
+            {"type": "bar", "name": _("predicted"), "data": [b[2] for b in buckets]},
+            {"type": "bar", "name": _("actual"), "data": [b[3] for b in buckets]},
+        ],
+    }  # fmt: skip
+
+
 def _revenue_chart() -> dict[str, Any] | None:
     from kehu.commerce.models import Order, OrderStatus
 
@@ -318,6 +394,10 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "calibration": _calibration_chart(buy_again),
             "importance": _importance_chart(buy_again),
             "radar": radar,
+            "cohorts": _cohort_chart(done) if done else None,
+            "repeat": _repeat_chart(done) if done else None,
+            "rfm_grid": _rfm_grid_chart(done) if done else None,
+            "validation": _validation_chart(done) if done else None,
         },
     }
     return job_status_part(request, "analytics/_run_status.html", context) or render(
