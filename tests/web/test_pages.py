@@ -60,6 +60,7 @@ OPEN_PAGES = {
     "data_quality": "/customers/quality/",
     "duplicates": "/duplicates/",
     "analytics": "/analytics/",
+    "analytics_acquisition": "/analytics/acquisition/",
 }
 OTHER = {
     "logout",
@@ -176,6 +177,7 @@ NEEDS = {
     "data_quality": (ObjectType.CUSTOMER, Action.VIEW),
     "duplicates": (ObjectType.CUSTOMER, Action.CHANGE),
     "analytics": (ObjectType.ANALYTICS, Action.VIEW),
+    "analytics_acquisition": (ObjectType.MARKETING_SPEND, Action.VIEW),  # and ANALYTICS VIEW: the same roles
 }
 
 

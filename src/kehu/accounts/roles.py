@@ -52,6 +52,7 @@ class ObjectType(StrEnum):
     RETENTION = "retention"
     DEDUP_POLICY = "dedup_policy"  # when merges run automatically, and by which rule
     ANALYTICS = "analytics"  # customer scores and segments: CREATE runs the analysis over the whole base
+    MARKETING_SPEND = "marketing_spend"  # what each channel cost per month, for the cost of acquiring a customer
 
 
 _ALL = frozenset(Action)
@@ -70,6 +71,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.CUSTOM_FIELD: _READ,
         ObjectType.SUBJECT_REQUEST: frozenset({Action.VIEW, Action.CREATE}),
         ObjectType.ANALYTICS: _READ,
+        ObjectType.MARKETING_SPEND: _WORK,
     },
     Role.SALES_REP: {
         ObjectType.CUSTOMER: _WORK | {Action.ARCHIVE, Action.REVEAL},
@@ -87,6 +89,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
         ObjectType.TAG: _WORK,
         ObjectType.CUSTOM_FIELD: _READ,
         ObjectType.ANALYTICS: _READ,
+        ObjectType.MARKETING_SPEND: _WORK,
     },
     Role.SERVICE_AGENT: {
         ObjectType.CUSTOMER: frozenset({Action.VIEW, Action.CHANGE, Action.REVEAL}),
@@ -99,6 +102,7 @@ GRANTS: dict[Role, dict[ObjectType, frozenset[Action]]] = {
     },
     Role.ANALYST: {
         ObjectType.ANALYTICS: frozenset({Action.VIEW, Action.CREATE}),
+        ObjectType.MARKETING_SPEND: _READ,
         ObjectType.CUSTOMER: _READ,
         ObjectType.PRODUCT: _READ,
         ObjectType.ORDER: _READ,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kehu.customers.models import SourceChannel
 
 
 class CustomerScore(models.Model):
@@ -69,3 +72,22 @@ class BasketRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.antecedent} → {self.consequent} (lift {self.lift:.2f})"
+
+
+class MarketingSpend(models.Model):
+    """What one acquisition channel cost in one month, as marketing entered it (for the cost per new customer)."""
+
+    channel = models.CharField(_("channel"), max_length=20, choices=SourceChannel.choices)
+    month = models.DateField(_("month"))  # the first day of the month
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "month"], name="marketing_spend_unique_month")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.month:%Y-%m}: {self.amount} {self.currency}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_valu
 from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
 from kehu.analytics.features import compute
 from kehu.analytics.kpis import cohorts, repeat_rate
-from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
+from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
 from kehu.analytics.rfm import rfm
 from kehu.analytics.risk import FLAG_AT, SIGNS, risk
@@ -82,6 +83,22 @@ def analytics_start(*, actor: User, as_of: dt.datetime | None = None, clusters: 
     if clusters:
         params["clusters"] = clusters
     return job_submit(actor=actor, kind="analytics", params=params, title="analytics")
+
+
+def spend_set(*, actor: User, channel: str, month: dt.date, amount: Decimal) -> MarketingSpend:
+    """Record what `channel` cost in `month` (replacing what was entered for that month before)."""
+    from kehu.core.errors import FieldError, ServiceValidationError
+    from kehu.customers.models import SourceChannel
+
+    require(actor, ObjectType.MARKETING_SPEND, Action.CREATE)
+    if channel not in SourceChannel.values:
+        raise ServiceValidationError([FieldError("channel", f"{channel!r} is not a source channel")])
+    if amount < 0:
+        raise ServiceValidationError([FieldError("amount", "cannot be negative")])
+    spend, _created = MarketingSpend.objects.update_or_create(
+        channel=channel, month=month.replace(day=1), defaults={"amount": amount, "entered_by": actor}
+    )
+    return spend
 
 
 def _day_end(day: dt.date) -> dt.datetime:
@@ -356,6 +373,39 @@ def _validation(log: Log, day: dt.date) -> dict[str, Any] | None:
     }
 
 
+ACQUISITION_MONTHS = 24
+
+
+def _acquisition(log: Log, values: dict[int, float]) -> dict[str, Any]:
+    """New customers per source channel and month (the month of their first purchase) over the last
+    `ACQUISITION_MONTHS`, with the sum of their value: spend so far plus the value expected over 12 months."""
+    from kehu.customers.models import Customer
+
+    order = np.lexsort((log.days, log.customers))
+    customers, days = log.customers[order], log.days[order]
+    first = np.r_[True, customers[1:] != customers[:-1]]
+    new_customers, first_month = customers[first], days[first].astype("datetime64[M]")
+    end = log.days.max().astype("datetime64[M]")
+    months = np.arange(end - ACQUISITION_MONTHS + 1, end + 1)
+    recent = first_month >= months[0]
+    channel_of: dict[int, str] = {}
+    chosen = new_customers[recent].tolist()
+    for start in range(0, len(chosen), WRITE_BATCH):
+        channel_of.update(
+            Customer.objects.filter(pk__in=chosen[start : start + WRITE_BATCH]).values_list("pk", "source_channel")
+        )
+    channels: dict[str, dict[str, list[float]]] = {}
+    for customer, month in zip(chosen, first_month[recent], strict=True):
+        channel = channel_of.get(customer)
+        if channel is None:  # erased or merged since
+            continue
+        slot = int((month - months[0]).astype(int))
+        entry = channels.setdefault(channel or "", {"new": [0] * len(months), "value": [0.0] * len(months)})
+        entry["new"][slot] += 1
+        entry["value"][slot] = round(entry["value"][slot] + values.get(customer, 0.0), 2)
+    return {"months": [str(month) for month in months], "channels": channels}
+
+
 def _comparison_result(comparison: Comparison) -> dict[str, Any]:
     return {
         "horizon_days": comparison.horizon_days,
@@ -389,6 +439,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         np.array([row["revenue"] for row in buyers], dtype=float),
     )
     of_buyer = {row["customer_id"]: index for index, row in enumerate(buyers)}
+    of_revenue = {row["customer_id"]: row["revenue"] for row in buyers}
     log = _purchase_log(as_of)
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
     models = _purchase_models(log, day) if log else {}
@@ -480,6 +531,16 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         else None,
         "churn_rules": tree_rules,
         "validation": _validation(log, day) if log else None,
+        "acquisition": _acquisition(
+            log,
+            {
+                r.customer_id: float(of_revenue.get(r.customer_id, 0.0)) + (r.lifetime_value or 0.0)
+                for r in rows
+                if r.customer_id in of_buyer
+            },
+        )
+        if log
+        else None,
         "cohorts": vars(cohorts(log.customers, log.days)) if log else None,
         "repeat_rate": vars(repeat_rate(log.customers, log.days)) if log else None,
         "rfm_grid": np.histogram2d(

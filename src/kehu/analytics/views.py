@@ -5,6 +5,7 @@ Charts are ECharts options built here and drawn by kehu.js (no inline script: th
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.access import allows, require
 from kehu.accounts.roles import Action, ObjectType
-from kehu.analytics.models import BasketRule, CustomerScore, SegmentCount
+from kehu.analytics.forms import SpendForm
+from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
-from kehu.analytics.services import analytics_start
+from kehu.analytics.services import analytics_start, spend_set
+from kehu.core.errors import ServiceValidationError
 from kehu.core.models import Job, JobState
-from kehu.web.pages import job_status_part, not_found_for_refusals, page_user
+from kehu.web.pages import job_status_part, not_found_for_refusals, page_user, show_errors
 
 MONTHS = 24
 HISTORY_RUNS = 12
@@ -376,6 +379,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "running": running,
         "done": done,
         "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
+        "may_see_spend": allows(user, ObjectType.MARKETING_SPEND, Action.VIEW),
         "buy_again": buy_again,
         "cross_sell": _cross_sell(done) if done else None,
         "churn_rules": _churn_rules(done) if done else [],
@@ -412,3 +416,83 @@ def analytics_run(request: HttpRequest) -> HttpResponse:
     analytics_start(actor=page_user(request))
     messages.success(request, _("The analysis has started; its results appear here when it ends."))
     return redirect("analytics")
+
+
+def acquisition_table(job: Job | None, months: int = 12) -> dict[str, Any]:
+    """Per source channel over the run's last `months` full months: spend entered, new customers, the cost of
+    each (CAC), their average value (spent so far + expected over 12 months) and value over cost."""
+    from decimal import Decimal
+
+    from kehu.customers.models import SourceChannel
+
+    found = (job.result.get("acquisition") if job else None) or {}
+    all_months = found.get("months") or []
+    shown = all_months[-months - 1 : -1] if len(all_months) > months else all_months[:-1]  # the last is running
+    if not shown:
+        return {"rows": [], "months": []}
+    first = dt.date.fromisoformat(shown[0] + "-01")
+    last = dt.date.fromisoformat(shown[-1] + "-01")
+    spent: dict[str, Decimal] = {}
+    for channel, amount in MarketingSpend.objects.filter(month__gte=first, month__lte=last).values_list(
+        "channel", "amount"
+    ):
+        spent[channel] = spent.get(channel, Decimal(0)) + amount
+    positions = [all_months.index(month) for month in shown]
+    names = dict(SourceChannel.choices)
+    rows = []
+    for channel in sorted(set(found.get("channels", {})) | set(spent)):
+        entry = found.get("channels", {}).get(channel, {"new": [], "value": []})
+        new = sum(entry["new"][i] for i in positions if i < len(entry["new"]))
+        value = sum(entry["value"][i] for i in positions if i < len(entry["value"]))
+        cost = float(spent.get(channel, 0))
+        cac = cost / new if new and cost else None
+        average = value / new if new else None
+        rows.append(
+            {
+                "key": channel,
+                "channel": names.get(channel, channel) if channel else _("Unknown"),
+                "spend": cost if channel in spent else None,
+                "new": new,
+                "cac": cac,
+                "value": average,
+                "ratio": average / cac if average is not None and cac else None,
+            }
+        )
+    return {"rows": rows, "months": [shown[0], shown[-1]]}
+
+
+@login_required
+@not_found_for_refusals
+def acquisition_page(request: HttpRequest) -> HttpResponse:
+    """What each channel cost, how many customers it brought and what they are worth (CLV/CAC); spend entry."""
+    user = page_user(request)
+    require(user, ObjectType.ANALYTICS, Action.VIEW)
+    require(user, ObjectType.MARKETING_SPEND, Action.VIEW)
+    may_enter = allows(user, ObjectType.MARKETING_SPEND, Action.CREATE)
+    form = SpendForm(request.POST or None)
+    if request.method == "POST":
+        require(user, ObjectType.MARKETING_SPEND, Action.CREATE)
+        if form.is_valid():
+            try:
+                spend_set(
+                    actor=user,
+                    channel=form.cleaned_data["channel"],
+                    month=form.cleaned_data["month"],
+                    amount=form.cleaned_data["amount"],
+                )
+            except ServiceValidationError as error:
+                show_errors(form, error)
+            else:
+                messages.success(request, _("Spend saved."))
+                return redirect("analytics_acquisition")
+    done = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    return render(
+        request,
+        "analytics/acquisition.html",
+        {
+            "form": form if may_enter else None,
+            "table": acquisition_table(done),
+            "done": done,
+            "entries": MarketingSpend.objects.select_related("entered_by").order_by("-month", "channel")[:48],
+        },
+    )
