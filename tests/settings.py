@@ -14,6 +14,8 @@ os.environ.setdefault(
 os.environ.setdefault("KEHU_BLIND_INDEX_KEY", "dGVzdHMtb25seS1ibGluZC1pbmRleC1rZXktLS0tLS0=")
 # Most tests sign in with force_login; the two-factor tests turn the requirement on themselves.
 os.environ.setdefault("KEHU_TWO_FACTOR_ROLES", "none")
+# Workers started by the tests run only the jobs the tests queue (the nightly analytics test sets its own time).
+os.environ.setdefault("KEHU_ANALYTICS_NIGHTLY_AT", "off")
 os.environ.setdefault("KEHU_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 
 from kehu.settings import *  # noqa: F403

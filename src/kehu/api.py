@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kehu.accounts.api import router as accounts_router
+from kehu.analytics.api import router as analytics_router
 from kehu.accounts.models import User
 from kehu.accounts.services import api_token_authenticate
 from kehu.audit.api import router as audit_router
@@ -62,6 +63,7 @@ api.add_router("/", audit_router)
 api.add_router("/", privacy_router)
 api.add_router("/", ingest_router)
 api.add_router("/", dedup_router)
+api.add_router("/", analytics_router)
 
 
 def _errors(request: HttpRequest, status: int, errors: list[dict[str, Any]]) -> HttpResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import zoneinfo
 from pathlib import Path
@@ -123,6 +124,12 @@ KEHU_SPARK_MASTER = env_str("KEHU_SPARK_MASTER", "local[*]")
 # Where customer analytics computes its features (kehu.analytics.features): an in-memory DuckDB fed through Arrow,
 # inside PostgreSQL when kehu runs on it, or Spark (KEHU_SPARK_MASTER).
 KEHU_ANALYTICS_BACKEND = env_choice("KEHU_ANALYTICS_BACKEND", "duckdb", {"duckdb", "postgres", "pyspark"})
+# The worker queues an analytics run every night at this local time (HH:MM; "off": only on demand), acting as
+# KEHU_ANALYTICS_NIGHTLY_AS (a username; default: the first active administrator).
+KEHU_ANALYTICS_NIGHTLY_AT = env_str("KEHU_ANALYTICS_NIGHTLY_AT", "02:00").strip().lower()
+if KEHU_ANALYTICS_NIGHTLY_AT != "off" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", KEHU_ANALYTICS_NIGHTLY_AT):
+    raise ConfigurationError(f"KEHU_ANALYTICS_NIGHTLY_AT={KEHU_ANALYTICS_NIGHTLY_AT!r} is not HH:MM or off")
+KEHU_ANALYTICS_NIGHTLY_AS = env_str("KEHU_ANALYTICS_NIGHTLY_AS", "")
 # Backups are sealed with the current encryption key unless turned off (kehu.ops.backup).
 KEHU_BACKUP_ENCRYPT = env_bool("KEHU_BACKUP_ENCRYPT", True)
 # Erasures are also noted here (public ids only), outside the database: restoring an older backup erases them again.

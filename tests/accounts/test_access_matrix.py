@@ -167,6 +167,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/dedup/merges"): Operation(((CUST, CHG),)),
     ("POST", "/dedup/merges/{merge_id}/undo"): Operation(((CUST, CHG), SCOPE, (CUST, ARC)), {}),
     ("GET", "/dedup/policy"): Operation(((ObjectType.DEDUP_POLICY, V),)),
+    ("POST", "/analytics/runs"): Operation(((ObjectType.ANALYTICS, NEW),), {}),
+    ("GET", "/analytics/runs"): Operation(((ObjectType.ANALYTICS, V),)),
+    ("GET", "/analytics/runs/{job_id}"): Operation(((ObjectType.ANALYTICS, V),), fill={"job_id": "analytics_job"}),
+    ("GET", "/customers/{customer_id}/score"): Operation(((CUST, V), SCOPE)),
     ("PUT", "/dedup/policy"): Operation(
         ((ObjectType.DEDUP_POLICY, CHG),), {"auto_merge_threshold": 0.95, "rule": "complete", "trusted_sources": ""}
     ),
@@ -220,6 +224,7 @@ class World:
     twin: Customer
     group: MatchGroup
     merge: Merge
+    analytics_job: Job
 
 
 def _world(role: Role, relation: str) -> World:
@@ -261,6 +266,7 @@ def _world(role: Role, relation: str) -> World:
         group = MatchGroup.objects.create(job=search, confidence=0.9, size=2)
         group.customers.set([customer, twin])
         merge = customers_merge(actor=root, survivor=pair[0], others=pair[1:])
+        analytics_job = Job.objects.create(kind="analytics", created_by=root, params={})
     return World(
         actor=actor,
         customer=customer,
@@ -277,6 +283,7 @@ def _world(role: Role, relation: str) -> World:
         twin=twin,
         group=group,
         merge=merge,
+        analytics_job=analytics_job,
     )
 
 
@@ -326,7 +333,7 @@ def _fill(text: str, world: World, overrides: dict[str, str] | None = None) -> s
         line_id=world.line.pk,
         upload_id=world.upload.public_id,
         source="tmall",
-        job_id=world.job.public_id,
+        job_id=(world.analytics_job if (overrides or {}).get("job_id") else world.job).public_id,
         twin_id=world.twin.public_id,
         group_id=world.group.pk,
         merge_id=world.merge.public_id,

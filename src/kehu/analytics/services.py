@@ -10,6 +10,7 @@ It reads no personal value (see `kehu.analytics.features`) and is audited once, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections import Counter
 from decimal import Decimal
@@ -23,7 +24,7 @@ from numpy.typing import NDArray
 
 from kehu.accounts.access import require
 from kehu.accounts.models import User
-from kehu.accounts.roles import Action, ObjectType
+from kehu.accounts.roles import Action, ObjectType, Role
 from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, cluster
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
@@ -38,6 +39,7 @@ from kehu.audit.services import AuditEntry, audit_record_many
 from kehu.core.jobs import JobContext, JobFailed, job_submit
 from kehu.core.models import Job
 
+logger = logging.getLogger(__name__)
 WRITE_BATCH = 5_000
 HORIZON_DAYS = 90
 SCORE_FIELDS = (
@@ -83,6 +85,38 @@ def analytics_start(*, actor: User, as_of: dt.datetime | None = None, clusters: 
     if clusters:
         params["clusters"] = clusters
     return job_submit(actor=actor, kind="analytics", params=params, title="analytics")
+
+
+def analytics_nightly_due(now: dt.datetime | None = None) -> Job | None:
+    """Queue tonight's run if its time (`KEHU_ANALYTICS_NIGHTLY_AT`) has come today and none was queued for today
+    yet; the worker asks every round. Several workers queue it once: the check and the queueing hold a lock on the
+    acting user's row. Returns the job queued, if any."""
+    from django.conf import settings
+
+    at = settings.KEHU_ANALYTICS_NIGHTLY_AT
+    if at == "off":
+        return None
+    local = timezone.localtime(now or timezone.now())
+    hour, minute = (int(part) for part in at.split(":"))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local < due:
+        return None
+    users = User.objects.filter(is_active=True)
+    actor = (
+        users.filter(username=settings.KEHU_ANALYTICS_NIGHTLY_AS).first()
+        if settings.KEHU_ANALYTICS_NIGHTLY_AS
+        else users.filter(role=Role.ADMIN).order_by("pk").first()
+    )
+    if actor is None:
+        logger.warning("nightly analytics: no active user to run it as (KEHU_ANALYTICS_NIGHTLY_AS)")
+        return None
+    night = due.date().isoformat()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        if Job.objects.filter(kind="analytics", params__nightly=night).exists():
+            return None
+        require(actor, ObjectType.ANALYTICS, Action.CREATE)
+        return job_submit(actor=actor, kind="analytics", params={"nightly": night}, title="analytics (nightly)")
 
 
 def spend_set(*, actor: User, channel: str, month: dt.date, amount: Decimal) -> MarketingSpend:

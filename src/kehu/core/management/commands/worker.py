@@ -23,10 +23,13 @@ def _watch(stop: threading.Event, interval: float) -> None:
         try:
             for job in jobs_resume_stale():
                 logger.warning("job %s resumed: its worker stopped", job.public_id)
+            from kehu.analytics.services import analytics_nightly_due
             from kehu.ingest.services import files_expire
 
             if removed := files_expire():
                 logger.info("%s uploaded or exported files deleted after their keeping period", removed)
+            if nightly := analytics_nightly_due():
+                logger.info("nightly analytics run %s queued", nightly.public_id)
         except Exception:  # a database hiccup must not stop the watcher; the next round tries again
             logger.exception("resuming stale jobs failed")
         finally:
