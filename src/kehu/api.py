@@ -13,9 +13,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kehu.accounts.api import router as accounts_router
-from kehu.analytics.api import router as analytics_router
 from kehu.accounts.models import User
 from kehu.accounts.services import api_token_authenticate
+from kehu.analytics.api import router as analytics_router
 from kehu.audit.api import router as audit_router
 from kehu.audit.context import audit_context
 from kehu.audit.models import AuditEvent
