@@ -181,7 +181,7 @@ def _arrow_tables() -> dict[str, Any]:
     """The columns `COLUMNS` names, read from kehu's database (either engine) into Arrow (`kehu.analytics.reader`)."""
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
-    from kehu.analytics.reader import read_arrow
+    from kehu.analytics.reader import read_arrow_many
 
     types = {
         "placed_at": pa.timestamp("us", tz="UTC"),
@@ -190,15 +190,14 @@ def _arrow_tables() -> dict[str, Any]:
         **dict.fromkeys(NUMBERS, pa.float64()),
         **dict.fromkeys(("channel", "status", "payment_status", "category"), pa.string()),
     }
-    tables = {}
+    queries = {}
     for name, (table, columns) in COLUMNS.items():
         selected = ", ".join(
             f"CAST({column} AS DOUBLE PRECISION) AS {column}" if column in NUMBERS else column for column in columns
         )
         where = " WHERE merged_into_id IS NULL AND erased_at IS NULL" if name == "customers" else ""
-        sql = f"SELECT {selected} FROM {table}{where}"  # noqa: S608 - kehu's own table and column names
-        tables[name] = read_arrow(sql, columns, types)
-    return tables
+        queries[name] = (f"SELECT {selected} FROM {table}{where}", columns)  # noqa: S608 - kehu's own names
+    return read_arrow_many(queries, types)
 
 
 def compute(*, as_of: dt.datetime, backend: str | None = None) -> Any:

@@ -16,6 +16,7 @@ binary COPY through libpq, SQLite's rows through its C API. Both are Apache Arro
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,17 +79,35 @@ def _through_django(sql: str, columns: Sequence[str]) -> Any:
     return pa.table({column: pa.array([row[i] for row in rows]) for i, column in enumerate(columns)})
 
 
+def _fetch(sql: str) -> Any | None:
+    try:
+        return _adbc(sql)
+    except Exception as error:  # noqa: BLE001 - any driver failure: the slower path gives the same answer
+        logger.warning("analytics: reading through ADBC failed (%s); reading through Django instead", error)
+        return None
+
+
+def read_arrow_many(queries: dict[str, tuple[str, Sequence[str]]], types: dict[str, Any]) -> dict[str, Any]:
+    """`read_arrow` of several queries, fetched side by side (one connection and thread per query, as many at once
+    as there are cores: the drivers work outside Python's lock, so two cores read twice as fast)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(queries), os.cpu_count() or 1))) as pool:
+        fetched = dict(zip(queries, pool.map(_fetch, [sql for sql, _columns in queries.values()]), strict=True))
+    return {name: _typed(fetched[name], sql, columns, types) for name, (sql, columns) in queries.items()}
+
+
 def read_arrow(sql: str, columns: Sequence[str], types: dict[str, Any]) -> Any:
     """The rows of `sql` (selecting `columns`, in order) as an Arrow table with the given column types
     (`types[column]`, int64 where not named). Timestamps are read as UTC."""
+    return _typed(_fetch(sql), sql, columns, types)
+
+
+def _typed(table: Any | None, sql: str, columns: Sequence[str], types: dict[str, Any]) -> Any:
+    """The fetched table (or, when ADBC could not fetch it, the same read through Django) with `types`."""
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
-    table = None
-    try:
-        table = _adbc(sql)
-    except Exception as error:  # noqa: BLE001 - any driver failure: the slower path gives the same answer
-        logger.warning("analytics: reading through ADBC failed (%s); reading through Django instead", error)
     if table is None:
         table = _through_django(sql, columns)
     arrays = []
