@@ -3,6 +3,7 @@ RFM scores that follow from the features, sizes kept per run, one audit record, 
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import numpy as np
@@ -17,7 +18,7 @@ from kehu.analytics.rfm import quintile_scores
 from kehu.analytics.services import analytics_start
 from kehu.audit.models import AuditEvent, AuditRecord
 from kehu.core.jobs import job_run
-from kehu.core.models import JobState
+from kehu.core.models import Job, JobState
 from kehu.demo.generate import DEMO_END, demo_load
 from tests.conftest import make_user
 
@@ -165,3 +166,35 @@ def test_the_360_page_explains_the_score() -> None:
     assert unscored is not None
     page = browser.get(f"/customers/{unscored.customer.public_id}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert 'data-testid="score"' in page.content.decode()  # the card is there, without a class
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfm_over_a_chosen_period_from_the_page() -> None:
+    from django.test import Client
+
+    from kehu.analytics.features import compute
+
+    demo_load(customers=200, seed=5)
+    analyst = make_user("ana", Role.ANALYST)
+    browser = Client()
+    browser.force_login(analyst)
+    assert browser.post("/analytics/run/", {"rfm_months": "12", "clusters": "3"}).status_code == 302
+    job = Job.objects.get(kind="analytics")
+    assert job.params == {"clusters": 3, "rfm_months": 12}
+    job.params["as_of"] = DEMO_END.isoformat()
+    job.save()
+    job_run(job.pk)
+    job.refresh_from_db()
+    # only the customers who bought in the last 12 months have RFM scores, computed on those months' orders
+    since = DEMO_END - dt.timedelta(days=365)
+    bought = [row for row in compute(as_of=DEMO_END, since=since).to_pylist() if row["orders"]]
+    assert job.result["rfm_customers"] == len(bought) < job.result["with_orders"]
+    assert sum(job.result["segments"].values()) == len(bought)
+    assert CustomerScore.objects.exclude(segment="").count() == len(bought)
+    frequency = quintile_scores(np.array([row["orders"] for row in bought], dtype=float))
+    for index in (0, len(bought) // 2, len(bought) - 1):
+        stored = CustomerScore.objects.get(customer_id=bought[index]["customer_id"])
+        assert stored.frequency_score == frequency[index]
+    assert job.result["clusters"]["k"] == 3
+    assert browser.post("/analytics/run/", {"rfm_months": "7"}).status_code == 302  # not offered: refused
+    assert Job.objects.filter(kind="analytics").count() == 1

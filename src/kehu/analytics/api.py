@@ -27,6 +27,7 @@ RUNS_LISTED = 50
 class RunIn(Schema):
     as_of: UtcDatetime | None = Field(None, description="score as things stood at this moment (default: now)")
     clusters: int | None = Field(None, ge=2, le=12, description="clusters to form (default: best silhouette)")
+    rfm_months: int | None = Field(None, ge=1, le=120, description="RFM over the last N months (default: all)")
 
 
 class RunOut(Schema):
@@ -105,7 +106,9 @@ def _run_out(job: Job, *, detail: bool = False) -> dict[str, Any]:
 
 @router.post("/analytics/runs", response={202: RunOut, **ERRORS})
 def analytics_runs_start(request: HttpRequest, payload: RunIn) -> Status[dict[str, Any]]:
-    job = analytics_start(actor=request_user(request), as_of=payload.as_of, clusters=payload.clusters)
+    job = analytics_start(
+        actor=request_user(request), as_of=payload.as_of, clusters=payload.clusters, rfm_months=payload.rfm_months
+    )
     return Status(202, {"job": job.public_id, "state": job.state})
 
 

@@ -60,14 +60,17 @@ class Sources:
     interactions: Any  # customer_id, occurred_at, satisfaction
 
 
-def customer_features(sources: Sources, *, as_of: dt.datetime) -> Any:
-    """One row per customer (those without orders too), columns `FEATURES`, from what happened before `as_of`."""
+def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetime | None = None) -> Any:
+    """One row per customer (those without orders too), columns `FEATURES`, from what happened before `as_of`
+    (and, with `since`, the orders placed from then on only: RFM over a chosen period)."""
     import ibis
 
     now = ibis.literal(as_of.timestamp(), type="float64")
     customers = sources.customers.select(customer_id=sources.customers.id)
     orders = sources.orders
     orders = orders.filter((orders.placed_at < as_of) & (orders.status != "cancelled"))
+    if since is not None:
+        orders = orders.filter(orders.placed_at >= since)
     # whole seconds: Spark's epoch drops the fraction that DuckDB and PostgreSQL keep
     seconds = orders.placed_at.epoch_seconds().floor().cast("float64")
     per_customer = orders.group_by("customer_id").aggregate(
@@ -200,7 +203,7 @@ def _arrow_tables() -> dict[str, Any]:
     return read_arrow_many(queries, types)
 
 
-def compute(*, as_of: dt.datetime, backend: str | None = None) -> Any:
+def compute(*, as_of: dt.datetime, since: dt.datetime | None = None, backend: str | None = None) -> Any:
     """The features of every customer as an Arrow table, computed on `backend` (default: the setting)."""
     import ibis
     from django.conf import settings
@@ -239,7 +242,7 @@ def compute(*, as_of: dt.datetime, backend: str | None = None) -> Any:
     else:
         raise ValueError(f"unknown analytics backend {chosen!r}: {', '.join(BACKENDS)}")
     try:
-        return con.to_pyarrow(customer_features(Sources(**tables), as_of=as_of))
+        return con.to_pyarrow(customer_features(Sources(**tables), as_of=as_of, since=since))
     finally:
         if chosen != "pyspark":
             con.disconnect()

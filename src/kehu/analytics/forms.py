@@ -25,3 +25,21 @@ class SpendForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=SourceChannel.choices)
     month = MonthField(label=_("Month"))
     amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2)
+
+
+class RunForm(forms.Form):
+    rfm_months = forms.TypedChoiceField(
+        label=_("RFM over"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("the whole history")), (12, _("the last 12 months")), (24, _("the last 24 months")),
+                 (36, _("the last 36 months"))],
+    )  # fmt: skip
+    clusters = forms.TypedChoiceField(
+        label=_("Customer groups"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("as many as separate best")), *((k, str(k)) for k in range(2, 9))],
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _fetch(sql: str) -> Any | None:
         return None
 
 
-def read_arrow_many(queries: dict[str, tuple[str, Sequence[str]]], types: dict[str, Any]) -> dict[str, Any]:
+def read_arrow_many(queries: Mapping[str, tuple[str, Sequence[str]]], types: dict[str, Any]) -> dict[str, Any]:
     """`read_arrow` of several queries, fetched side by side (one connection and thread per query, as many at once
     as there are cores: the drivers work outside Python's lock, so two cores read twice as fast)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -77,13 +77,22 @@ EXTRA_FEATURES = (
 )
 
 
-def analytics_start(*, actor: User, as_of: dt.datetime | None = None, clusters: int | None = None) -> Job:
+def analytics_start(
+    *,
+    actor: User,
+    as_of: dt.datetime | None = None,
+    clusters: int | None = None,
+    rfm_months: int | None = None,
+) -> Job:
     """Queue an analytics run over the whole base, as things stood at `as_of` (default: when it runs), forming
-    `clusters` clusters (default: the number with the best silhouette)."""
+    `clusters` clusters (default: the number with the best silhouette), with RFM over the last `rfm_months`
+    months (default: the whole history)."""
     require(actor, ObjectType.ANALYTICS, Action.CREATE)
     params: dict[str, Any] = {"as_of": as_of.isoformat()} if as_of else {}
     if clusters:
         params["clusters"] = clusters
+    if rfm_months:
+        params["rfm_months"] = rfm_months
     return job_submit(actor=actor, kind="analytics", params=params, title="analytics")
 
 
@@ -467,12 +476,20 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     features = compute(as_of=as_of).to_pylist()
     context.commit(done=0, total=len(features))
     buyers = [row for row in features if row["orders"]]
+    # RFM over the period the user chose (default: all of it): the customers who bought in it
+    months = job.params.get("rfm_months")
+    in_period = (
+        [row for row in compute(as_of=as_of, since=as_of - dt.timedelta(days=round(months * 365.25 / 12))).to_pylist()
+         if row["orders"]]
+        if months
+        else buyers
+    )  # fmt: skip
     scores = rfm(
-        np.array([row["recency_days"] for row in buyers], dtype=float),
-        np.array([row["orders"] for row in buyers], dtype=float),
-        np.array([row["revenue"] for row in buyers], dtype=float),
+        np.array([row["recency_days"] for row in in_period], dtype=float),
+        np.array([row["orders"] for row in in_period], dtype=float),
+        np.array([row["revenue"] for row in in_period], dtype=float),
     )
-    of_buyer = {row["customer_id"]: index for index, row in enumerate(buyers)}
+    of_buyer = {row["customer_id"]: index for index, row in enumerate(in_period)}
     of_revenue = {row["customer_id"]: row["revenue"] for row in buyers}
     log = _purchase_log(as_of)
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
@@ -551,6 +568,8 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     summary = {
         "customers": len(rows),
         "with_orders": len(buyers),
+        "rfm_months": months,
+        "rfm_customers": len(in_period),
         "segments": dict(sorted(segments.items())),
         "classes": dict(sorted(classes.items())),
         "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
@@ -570,7 +589,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
             {
                 r.customer_id: float(of_revenue.get(r.customer_id, 0.0)) + (r.lifetime_value or 0.0)
                 for r in rows
-                if r.customer_id in of_buyer
+                if r.customer_id in of_revenue
             },
         )
         if log

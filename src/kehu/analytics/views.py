@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.access import allows, require
 from kehu.accounts.roles import Action, ObjectType
-from kehu.analytics.forms import SpendForm
+from kehu.analytics.forms import RunForm, SpendForm
 from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
 from kehu.analytics.services import analytics_start, spend_set
@@ -380,6 +380,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "done": done,
         "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
         "may_see_spend": allows(user, ObjectType.MARKETING_SPEND, Action.VIEW),
+        "run_form": RunForm(),
         "buy_again": buy_again,
         "cross_sell": _cross_sell(done) if done else None,
         "churn_rules": _churn_rules(done) if done else [],
@@ -413,7 +414,13 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
 @not_found_for_refusals
 @require_POST
 def analytics_run(request: HttpRequest) -> HttpResponse:
-    analytics_start(actor=page_user(request))
+    form = RunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the RFM period and the number of groups from the lists."))
+        return redirect("analytics")
+    analytics_start(
+        actor=page_user(request), clusters=form.cleaned_data["clusters"], rfm_months=form.cleaned_data["rfm_months"]
+    )
     messages.success(request, _("The analysis has started; its results appear here when it ends."))
     return redirect("analytics")
 

@@ -95,7 +95,9 @@ class Command(BaseCommand):
             moment = (
                 timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())) if as_of else None
             )
-            job = analytics_start(actor=actor, as_of=moment, clusters=options.get("clusters"))
+            job = analytics_start(
+                actor=actor, as_of=moment, clusters=options.get("clusters"), rfm_months=options.get("rfm_months")
+            )
         except PermissionDeniedError as error:
             raise CommandError(str(error)) from None
         ran = job_run_in_terminal(
