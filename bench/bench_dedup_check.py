@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from common import arguments, percentile, run_backends, runs_summary, sample_customers
+from common import arguments, bench_main, percentile, runs_summary, sample_customers
 
 KINDS = ("mobile", "pinyin_and_city", "name_only", "new_person")
 
@@ -105,21 +105,18 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = arguments(__doc__)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
-    _machine, results = run_backends(__file__, "dedup-check", args)
-    print("| backend | customers | check | p50 ms | p95 ms | queries | found the customer |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for result in results:
-        for label in (f"{kind}_{role}" for role in ("rep", "admin") for kind in KINDS):
-            value = result[label]
-            print(
-                f"| {result['backend']} | {result['customers']:,} | {label} | {value['p50_ms']} | {value['p95_ms']} "
-                f"| {value['queries_max']} | {value['found_the_customer']:.0%} |"
-            )
+    bench_main(
+        __file__,
+        arguments(__doc__),
+        child,
+        "dedup-check",
+        ("backend", "customers", "check", "p50 ms", "p95 ms", "queries", "found the customer"),
+        lambda r: [
+            (r["backend"], f"{r['customers']:,}", label, r[label]["p50_ms"], r[label]["p95_ms"],
+             r[label]["queries_max"], f"{r[label]['found_the_customer']:.0%}")
+            for label in (f"{kind}_{role}" for role in ("rep", "admin") for kind in KINDS)
+        ],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from common import arguments, bulk_insert, row_template, run_backends
+from common import arguments, bench_main, bulk_insert, row_template
 
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 YEARS = 3
@@ -336,22 +336,26 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(summary))
 
 
+def _rows(r: dict[str, Any]) -> list[tuple[Any, ...]]:
+    seconds = r["seconds"]
+    inside = f"{seconds['postgres']} s" if "postgres" in seconds else "–"
+    return [(r["backend"], f"{r['customers']:,}", f"{r['lines']:,}", f"{seconds['duckdb']} s", inside,
+             f"{seconds['pandas']} s", f"{max(r['speedup'].values())}×")]  # fmt: skip
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--lines", type=int, default=1_000_000)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
-    _machine, results = run_backends(__file__, "features", args, database="features")
-    print("| database | customers | order lines | kehu (DuckDB via Arrow) | kehu (in PostgreSQL) | pandas | speed-up |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        seconds = r["seconds"]
-        inside = f"{seconds['postgres']} s" if "postgres" in seconds else "–"
-        best = max(r["speedup"].values())
-        print(f"| {r['backend']} | {r['customers']:,} | {r['lines']:,} | {seconds['duckdb']} s | {inside} "
-              f"| {seconds['pandas']} s | {best}× |")  # fmt: skip
+    bench_main(
+        __file__,
+        parser,
+        child,
+        "features",
+        ("database", "customers", "order lines", "kehu (DuckDB via Arrow)", "kehu (in PostgreSQL)", "pandas",
+         "speed-up"),
+        _rows,
+        database="features",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

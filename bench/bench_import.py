@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, arguments, bulk_insert, row_template, run_backends
+from common import BENCH_DIR, arguments, bench_main, bulk_insert, row_template
 
 FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英霞平刚桂兰建华玉梅志红亮鹏飞晶婷浩宇欣怡子涵雨轩思远"
@@ -256,19 +256,18 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = arguments(__doc__)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
-    _machine, results = run_backends(__file__, "import", args, database="import")
-    print("| backend | rows | full path rows/s | raw insert rows/s | full / raw | RSS first / last / peak MB |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r['backend']} | {r['rows']:,} | {r['full_rows_per_s']:,} | {r['raw_rows_per_s']:,} | {r['ratio']:.0%} "
-            f"| {r['rss_first_mb']} / {r['rss_last_mb']} / {r['rss_peak_mb']} |"
-        )
+    bench_main(
+        __file__,
+        arguments(__doc__),
+        child,
+        "import",
+        ("backend", "rows", "full path rows/s", "raw insert rows/s", "full / raw", "RSS first / last / peak MB"),
+        lambda r: [
+            (r["backend"], f"{r['rows']:,}", f"{r['full_rows_per_s']:,}", f"{r['raw_rows_per_s']:,}",
+             f"{r['ratio']:.0%}", f"{r['rss_first_mb']} / {r['rss_last_mb']} / {r['rss_peak_mb']}")
+        ],
+        database="import",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

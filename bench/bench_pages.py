@@ -27,7 +27,7 @@ import random
 import time
 from typing import Any
 
-from common import arguments, percentile, query_mix, run_backends, runs_summary, sample_customers
+from common import arguments, bench_main, percentile, query_mix, runs_summary, sample_customers
 
 HEAVY_EXTERNAL_ID = "bench-360-heavy"
 HEAVY_ORDERS = 200
@@ -209,22 +209,26 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(summary))
 
 
+def _page_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows = []
+    for label, value in result.items():
+        if isinstance(value, dict):
+            queries = value["queries_min"]
+            if value["queries_max"] != queries:
+                queries = f"{queries}–{value['queries_max']}"
+            rows.append((label, result["backend"], f"{value['p50_ms']} / {value['p95_ms']}", queries))
+    return rows
+
+
 def main() -> None:
-    parser = arguments(__doc__)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
-    _machine, results = run_backends(__file__, "pages", args)
-    print("| page (server time) | backend | p50 / p95 ms | queries per page |")
-    print("|---|---|---|---|")
-    for result in results:
-        for label, value in result.items():
-            if isinstance(value, dict):
-                queries = value["queries_min"]
-                if value["queries_max"] != queries:
-                    queries = f"{queries}–{value['queries_max']}"
-                print(f"| {label} | {result['backend']} | {value['p50_ms']} / {value['p95_ms']} | {queries} |")
+    bench_main(
+        __file__,
+        arguments(__doc__),
+        child,
+        "pages",
+        ("page (server time)", "backend", "p50 / p95 ms", "queries per page"),
+        _page_rows,
+    )
 
 
 if __name__ == "__main__":

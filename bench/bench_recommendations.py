@@ -17,7 +17,7 @@ import json
 import os
 import time
 
-from common import arguments, run_backends
+from common import arguments, bench_main
 
 
 def child(args: argparse.Namespace) -> None:
@@ -68,19 +68,19 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = arguments(__doc__)
-    args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
-    _machine, results = run_backends(__file__, "recommendations", args, database="recommend")
-    print("| database | customers | order lines | evaluated | recall@10 item-to-item | recall@10 popularity | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r['backend']} | {r['customers']:,} | {r['lines']:,} | {r['evaluated']:,} "
-            f"| {r['recall']['item-to-item']} | {r['recall']['popularity']} | {r['ratio']}× |"
-        )
+    bench_main(
+        __file__,
+        arguments(__doc__),
+        child,
+        "recommendations",
+        ("database", "customers", "order lines", "evaluated", "recall@10 item-to-item", "recall@10 popularity",
+         "ratio"),
+        lambda r: [
+            (r["backend"], f"{r['customers']:,}", f"{r['lines']:,}", f"{r['evaluated']:,}",
+             r["recall"]["item-to-item"], r["recall"]["popularity"], f"{r['ratio']}×")
+        ],
+        database="recommend",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

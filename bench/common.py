@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,3 +189,27 @@ def bulk_insert(connection: Any, table: str, columns: list[str], rows: list[Any]
         else:
             marks = ", ".join("?" for _ in columns)
             cursor.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+def bench_main(
+    script: str,
+    parser: argparse.ArgumentParser,
+    child: Callable[[argparse.Namespace], None],
+    name: str,
+    headings: Sequence[str],
+    rows: Callable[[dict[str, Any]], Iterable[Sequence[Any]]],
+    *,
+    database: str = "bench",
+) -> None:
+    """A benchmark's entry point: as the child, measure (`child`); as the parent, run the child on each backend
+    and print its results as a Markdown table (`rows` gives a result's rows, cells in the order of `headings`)."""
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    _machine, results = run_backends(script, name, args, database=database)
+    print("| " + " | ".join(headings) + " |")
+    print("|" + " --- |" * len(headings))
+    for result in results:
+        for row in rows(result):
+            print("| " + " | ".join(str(cell) for cell in row) + " |")
