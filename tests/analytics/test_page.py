@@ -82,6 +82,10 @@ def test_who_may_open_and_run_it() -> None:
     assert (job.state, job.created_by) == (JobState.QUEUED, analyst)
     status = browser.get("/analytics/?part=status", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
     assert 'hx-trigger="every 1s"' in status.content.decode()  # still queued: the page keeps asking
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, checkpoint={"phase": "buy_again"})
+    running = browser.get("/analytics/?part=status", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<p data-testid="run-phase">comparing the buy-again models…</p>' in running.content.decode()
+    Job.objects.filter(pk=job.pk).update(state=JobState.QUEUED, checkpoint={})
     job_run(job.pk)
     done = browser.get("/analytics/?part=status", HTTP_HX_REQUEST="true")
     assert done["HX-Refresh"] == "true"

@@ -50,6 +50,7 @@ def _postgres_uri() -> str:
 
 def _adbc(sql: str) -> Any | None:
     """The query's result through ADBC, or None where ADBC cannot reach the database."""
+    from django.conf import settings
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -64,6 +65,9 @@ def _adbc(sql: str) -> Any | None:
     import adbc_driver_sqlite.dbapi as sqlite_driver
 
     with sqlite_driver.connect(path) as con, con.cursor() as cursor:
+        # wait for a writer's lock (or another reader opening the WAL) as kehu's own connections do
+        cursor.execute(f"PRAGMA busy_timeout = {int(settings.DATABASES['default']['OPTIONS']['timeout'] * 1000)}")
+        cursor.fetchall()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
         cursor.execute(sql)
         return cursor.fetch_arrow_table()

@@ -467,14 +467,32 @@ def _comparison_result(comparison: Comparison) -> dict[str, Any]:
     }
 
 
+PHASES = {
+    "features": gettext_noop("computing features"),
+    "models": gettext_noop("fitting the purchase models"),
+    "buy_again": gettext_noop("comparing the buy-again models"),
+    "cross_sell": gettext_noop("finding what to offer"),
+    "groups": gettext_noop("scoring risk and forming groups"),
+    "writing": gettext_noop("saving the scores"),
+    "portraits": gettext_noop("drawing the portraits"),
+}
+
+
+def _phase(context: JobContext, name: str, total: int | None = None) -> None:
+    """Say which step the run is on (the page shows it) and keep its heartbeat fresh, so that no other worker
+    takes a long run for a dead one."""
+    context.commit(done=0, total=total, checkpoint={"phase": name})
+
+
 def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     actor = job.created_by
     if actor is None or not actor.is_active:
         raise JobFailed("the user who started this run no longer exists or was disabled")
     started = time.perf_counter()
     as_of = dt.datetime.fromisoformat(job.params["as_of"]) if job.params.get("as_of") else timezone.now()
+    _phase(context, "features")
     features = compute(as_of=as_of).to_pylist()
-    context.commit(done=0, total=len(features))
+    total = len(features)
     buyers = [row for row in features if row["orders"]]
     # RFM over the period the user chose (default: all of it): the customers who bought in it
     months = job.params.get("rfm_months")
@@ -491,13 +509,18 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     )
     of_buyer = {row["customer_id"]: index for index, row in enumerate(in_period)}
     of_revenue = {row["customer_id"]: row["revenue"] for row in buyers}
+    _phase(context, "models", total)
     log = _purchase_log(as_of)
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
     models = _purchase_models(log, day) if log else {}
+    _phase(context, "buy_again", total)
     buying, comparison, tree_rules = _buy_again(log, day) if log else ({}, None, [])
+    _phase(context, "cross_sell", total)
     lines = _order_lines(as_of)
     everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)
     offers, rules, evaluation = _cross_sell(lines, day, everyone) if lines else ({}, [], None)
+
+    _phase(context, "groups", total)
 
     def column(name: str) -> Array:
         return np.array([np.nan if row[name] is None else row[name] for row in features], dtype=np.float64)
@@ -545,13 +568,15 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
                 risk_reasons=risks.reasons[position],
             )
         )
+    _phase(context, "writing", total)
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows[start : start + WRITE_BATCH]
         with transaction.atomic():
             CustomerScore.objects.bulk_create(
                 batch, update_conflicts=True, unique_fields=["customer"], update_fields=SCORE_FIELDS
             )
-            context.commit(done=start + len(batch), total=len(rows))
+            context.commit(done=start + len(batch), total=len(rows), checkpoint={"phase": "writing"})
+    context.commit(done=len(rows), total=len(rows), checkpoint={"phase": "portraits"})
     personas = (
         _personas(
             clustering,
@@ -625,6 +650,9 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 1),
     }
     with transaction.atomic():
+        # a run resumed after its worker died writes these once: what an earlier attempt left goes first
+        SegmentCount.objects.filter(job=job).delete()
+        BasketRule.objects.filter(job=job).delete()
         SegmentCount.objects.bulk_create(
             [
                 SegmentCount(job=job, computed_at=as_of, scheme=scheme, segment=name, customers=count)

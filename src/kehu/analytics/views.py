@@ -374,9 +374,13 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     personas, radar = _personas(done) if done else ([], None)
     running = job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
     buy_again = (done.result.get("buy_again") if done else None) or {}
+    from kehu.analytics.services import PHASES
+
+    phase = (job.checkpoint or {}).get("phase") if running and job else None
     context = {
         "job": job,
         "running": running,
+        "phase": _(PHASES[phase]) if phase in PHASES else "",
         "done": done,
         "may_run": allows(user, ObjectType.ANALYTICS, Action.CREATE),
         "may_see_spend": allows(user, ObjectType.MARKETING_SPEND, Action.VIEW),
