@@ -71,3 +71,25 @@ def test_the_page_draws_cohorts_repeat_rate_rfm_grid_and_validation() -> None:
     bars = chart("validation-data")
     assert [series["name"] for series in bars["series"]] == ["predicted", "actual"]
     assert "BG/NBD predicted" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flows_count_each_customer_moving_between_classes() -> None:
+    import datetime as dt
+    from collections import Counter
+
+    from kehu.analytics.models import CustomerScore
+
+    demo_load(customers=200, seed=2)
+    analyst = make_user("ana", Role.ANALYST)
+    first = job_run(analytics_start(actor=analyst, as_of=DEMO_END - dt.timedelta(days=120)).pk)
+    assert first is not None
+    assert first.result["flows"] is None  # nothing to compare with yet
+    then = dict(CustomerScore.objects.values_list("customer_id", "china_class"))
+    second = job_run(analytics_start(actor=analyst, as_of=DEMO_END).pk)
+    assert second is not None
+    now = dict(CustomerScore.objects.values_list("customer_id", "china_class"))
+    expected = Counter((then[c], now[c]) for c in now if then[c] or now[c])
+    assert {(a, b): n for a, b, n in second.result["flows"]} == dict(expected)
+    assert any(a != b for a, b, _n in second.result["flows"])  # in 120 days some customers changed class
+    assert any(a == "" and b for a, b, _n in second.result["flows"])  # and some bought for the first time

@@ -42,6 +42,10 @@ def test_the_page_shows_the_latest_run_and_how_well_it_predicts() -> None:
     assert sum(classes["series"][0]["data"]) == 237
     assert sum(_chart(html, "rfm-data")["series"][0]["data"]) == 237
     assert len(_chart(html, "history-data")["xAxis"]["data"]) == 2
+    # the second run scored the same base as the first: every customer stayed in their class
+    flows = _chart(html, "flows-data")["series"][0]
+    assert sum(link["value"] for link in flows["links"]) == 237
+    assert all(link["source"].split(" (")[0] == link["target"].split(" (")[0] for link in flows["links"])
     assert sum(_chart(html, "value-data")["series"][0]["data"]) == 237  # every buyer has an expected value
     revenue = _chart(html, "revenue-data")
     assert len(revenue["xAxis"]["data"]) == len(revenue["series"][1]["data"]) > 0

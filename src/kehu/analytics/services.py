@@ -569,6 +569,13 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
             )
         )
     _phase(context, "writing", total)
+    # movement between classes since the last run: each customer's class then and now ("" had none)
+    before = dict(CustomerScore.objects.values_list("customer_id", "china_class"))
+    flows = Counter(
+        (before[r.customer_id], r.china_class)
+        for r in rows
+        if r.customer_id in before and (before[r.customer_id] or r.china_class)
+    )
     for start in range(0, len(rows), WRITE_BATCH):
         batch = rows[start : start + WRITE_BATCH]
         with transaction.atomic():
@@ -608,6 +615,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
         if clustering
         else None,
         "churn_rules": tree_rules,
+        "flows": [[then, now, count] for (then, now), count in sorted(flows.items())] if before else None,
         "validation": _validation(log, day) if log else None,
         "acquisition": _acquisition(
             log,

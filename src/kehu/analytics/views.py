@@ -92,6 +92,26 @@ def _history_chart() -> dict[str, Any] | None:
     }
 
 
+def _flow_chart(job: Job) -> dict[str, Any] | None:
+    """Customers moving between classes since the run before (a Sankey: last run's classes on the left)."""
+    flows = job.result.get("flows")
+    if not flows:
+        return None
+    none = _("no class")
+
+    def name(key: str, side: str) -> str:
+        return f"{CLASS_NAMES.get(key, none) if key else none} ({side})"
+
+    then, now = _("before"), _("now")
+    links = [{"source": name(a, then), "target": name(b, now), "value": n} for a, b, n in flows if n]
+    nodes = sorted({link["source"] for link in links} | {link["target"] for link in links})
+    return {
+        "tooltip": {"trigger": "item"},
+        "series": [{"type": "sankey", "data": [{"name": node} for node in nodes], "links": links,
+                    "emphasis": {"focus": "adjacency"}, "nodeAlign": "justify", "left": 8, "right": 140}],
+    }  # fmt: skip
+
+
 def _calibration_chart(buy_again: dict[str, Any]) -> dict[str, Any] | None:
     calibration = buy_again.get("calibration") or {}
     if not calibration:
@@ -399,6 +419,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "classes": _segments_chart(done) if done else None,
             "rfm": _rfm_chart(done) if done else None,
             "history": _history_chart(),
+            "flows": _flow_chart(done) if done else None,
             "value": _value_chart(),
             "calibration": _calibration_chart(buy_again),
             "importance": _importance_chart(buy_again),
