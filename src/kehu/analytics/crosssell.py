@@ -117,9 +117,8 @@ class ItemToItem:
         bought = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, columns)), shape=(len(self.customers), len(self.products))
         )
-        bought.data[:] = 1.0  # bought at all, however often
         bought.sum_duplicates()
-        bought.data[:] = 1.0
+        bought.data[:] = 1.0  # bought at all, however often
         self.bought = bought
         buyers = np.asarray(bought.sum(axis=0)).ravel()
         self.popularity = buyers / max(len(self.customers), 1)

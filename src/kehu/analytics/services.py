@@ -351,9 +351,12 @@ def _personas(
         ):
             if province:
                 regions[of[customer]][province] += 1
+    in_group: list[list[dict[str, Any]]] = [[] for _ in range(clustering.k)]
+    for row, label in zip(buyers, clustering.labels, strict=True):
+        in_group[label].append(row)
     personas = []
     for group in range(clustering.k):
-        members = [row for row in buyers if of[row["customer_id"]] == group]
+        members = in_group[group]
         total = len(members)
         categories = Counter(row["top_category"] for row in members if row["top_category"])
         channels = Counter(row["top_channel"] for row in members if row["top_channel"])
