@@ -203,46 +203,63 @@ def _arrow_tables() -> dict[str, Any]:
     return read_arrow_many(queries, types)
 
 
+class Features:
+    """Features as of any moment from one connection and one read of the tables: an analytics run asks for them
+    on several days (the run's, and each buy-again snapshot's), and reading ten million order lines once is
+    enough. Use as a context manager; `compute` is the one-off form."""
+
+    def __init__(self, backend: str | None = None) -> None:
+        import ibis
+        from django.conf import settings
+
+        self.backend = chosen = backend or settings.KEHU_ANALYTICS_BACKEND
+        if chosen == "postgres":
+            database = settings.DATABASES["default"]
+            if database["ENGINE"] != "django.db.backends.postgresql":
+                raise ValueError("the postgres analytics backend needs kehu to run on PostgreSQL")
+            self.con = ibis.postgres.connect(
+                host=database.get("HOST") or None,
+                port=int(database["PORT"]) if database.get("PORT") else None,
+                user=database.get("USER") or None,
+                password=database.get("PASSWORD") or None,
+                database=database["NAME"],
+            )
+            tables = {name: self.con.table(table).select(*columns) for name, (table, columns) in COLUMNS.items()}
+            tables["customers"] = (
+                self.con.table("customers_customer")
+                .filter(lambda t: t.merged_into_id.isnull() & t.erased_at.isnull())
+                .select("id")
+            )
+        elif chosen == "pyspark":
+            from kehu.dedup.engines import spark_session
+
+            spark = spark_session(settings.KEHU_SPARK_MASTER)
+            self.con = ibis.pyspark.connect(spark)
+            tables = {}
+            for name, table in _arrow_tables().items():
+                frame = spark.createDataFrame(table)
+                frame.createOrReplaceTempView(f"kehu_{name}")
+                tables[name] = self.con.table(f"kehu_{name}")
+        elif chosen == "duckdb":
+            self.con = ibis.duckdb.connect()
+            tables = {name: ibis.memtable(table) for name, table in _arrow_tables().items()}
+        else:
+            raise ValueError(f"unknown analytics backend {chosen!r}: {', '.join(BACKENDS)}")
+        self.sources = Sources(**tables)
+
+    def __call__(self, *, as_of: dt.datetime, since: dt.datetime | None = None) -> Any:
+        """The features of every customer as an Arrow table, ordered by customer id."""
+        return self.con.to_pyarrow(customer_features(self.sources, as_of=as_of, since=since))
+
+    def __enter__(self) -> Features:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.backend != "pyspark":
+            self.con.disconnect()
+
+
 def compute(*, as_of: dt.datetime, since: dt.datetime | None = None, backend: str | None = None) -> Any:
     """The features of every customer as an Arrow table, computed on `backend` (default: the setting)."""
-    import ibis
-    from django.conf import settings
-
-    chosen = backend or settings.KEHU_ANALYTICS_BACKEND
-    if chosen == "postgres":
-        database = settings.DATABASES["default"]
-        if database["ENGINE"] != "django.db.backends.postgresql":
-            raise ValueError("the postgres analytics backend needs kehu to run on PostgreSQL")
-        con = ibis.postgres.connect(
-            host=database.get("HOST") or None,
-            port=int(database["PORT"]) if database.get("PORT") else None,
-            user=database.get("USER") or None,
-            password=database.get("PASSWORD") or None,
-            database=database["NAME"],
-        )
-        tables = {name: con.table(table).select(*columns) for name, (table, columns) in COLUMNS.items()}
-        tables["customers"] = (
-            con.table("customers_customer")
-            .filter(lambda t: t.merged_into_id.isnull() & t.erased_at.isnull())
-            .select("id")
-        )
-    elif chosen == "pyspark":
-        from kehu.dedup.engines import spark_session
-
-        spark = spark_session(settings.KEHU_SPARK_MASTER)
-        con = ibis.pyspark.connect(spark)
-        tables = {}
-        for name, table in _arrow_tables().items():
-            frame = spark.createDataFrame(table)
-            frame.createOrReplaceTempView(f"kehu_{name}")
-            tables[name] = con.table(f"kehu_{name}")
-    elif chosen == "duckdb":
-        con = ibis.duckdb.connect()
-        tables = {name: ibis.memtable(table) for name, table in _arrow_tables().items()}
-    else:
-        raise ValueError(f"unknown analytics backend {chosen!r}: {', '.join(BACKENDS)}")
-    try:
-        return con.to_pyarrow(customer_features(Sources(**tables), as_of=as_of, since=since))
-    finally:
-        if chosen != "pyspark":
-            con.disconnect()
+    with Features(backend) as features:
+        return features(as_of=as_of, since=since)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from kehu.analytics.models import BasketRule, CustomerScore
 from kehu.analytics.rfm import CLASS_NAMES, CLASSES, SEGMENTS
 from kehu.analytics.risk import FLAG_AT, SIGN_NAMES
+from kehu.core.models import Job, JobState
 
 _HIGH = {key: signs for signs, (key, _name) in CLASSES.items()}
 
@@ -65,14 +66,18 @@ def _reason(sign: str, points: float, value: float) -> str:
 SHOWN = 5
 
 
+def latest_run() -> Job | None:
+    """The latest analytics run that finished well, or None: what the pages show."""
+    return Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+
+
 def cross_sell(customer_id: int, recommendations: list[list[float]]) -> dict[str, Any] | None:
     """What to offer the customer (the latest run's list, products by name) and what is bought together with what
     they bought (the latest run's rules: by product, or by category where no product rule applies). Four queries
     whatever the customer bought."""
     from kehu.commerce.models import OrderLine, OrderStatus, Product
-    from kehu.core.models import Job, JobState
 
-    job = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    job = latest_run()
     if job is None or not recommendations:
         return None
     bought = set(

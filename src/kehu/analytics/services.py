@@ -28,7 +28,7 @@ from kehu.accounts.roles import Action, ObjectType, Role
 from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, cluster
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
 from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
-from kehu.analytics.features import compute
+from kehu.analytics.features import Features
 from kehu.analytics.kpis import cohorts, repeat_rate
 from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
@@ -266,12 +266,13 @@ def _purchase_models(log: Log, as_of: dt.date) -> dict[int, tuple[float, float, 
 class _FeaturesOn:
     """The customers' features as they stood at the end of a day, computed once per day (`propensity.Extra`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, features_of: Features) -> None:
+        self._features_of = features_of
         self._days: dict[dt.date, tuple[NDArray[np.int64], Array]] = {}
 
     def __call__(self, day: dt.date, customers: NDArray[np.int64]) -> tuple[Array, tuple[str, ...]]:
         if day not in self._days:
-            table = compute(as_of=_day_end(day))  # ordered by customer id
+            table = self._features_of(as_of=_day_end(day))  # ordered by customer id
             ids = table.column("customer_id").to_numpy()
             values = np.column_stack(
                 [table.column(key).to_numpy(zero_copy_only=False).astype(np.float64) for key, _ in EXTRA_FEATURES]
@@ -286,10 +287,12 @@ class _FeaturesOn:
         return aligned, tuple(name for _, name in EXTRA_FEATURES)
 
 
-def _buy_again(log: Log, as_of: dt.date) -> tuple[dict[int, float], Comparison, list[dict[str, Any]]]:
+def _buy_again(
+    log: Log, as_of: dt.date, features_of: Features
+) -> tuple[dict[int, float], Comparison, list[dict[str, Any]]]:
     """customer id → probability of buying within 90 days, by the model that ranked the last 90 days better; the
     comparison; and the rules a tree reads out of who did not buy in those 90 days."""
-    shots = Snapshots(log, HORIZON_DAYS, _FeaturesOn())
+    shots = Snapshots(log, HORIZON_DAYS, _FeaturesOn(features_of))
     evaluated_from = as_of - dt.timedelta(days=HORIZON_DAYS)
     comparison = compare(shots, evaluated_from)
     customers, probability = buy_probability(shots, as_of, comparison.chosen)
@@ -491,17 +494,22 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     actor = job.created_by
     if actor is None or not actor.is_active:
         raise JobFailed("the user who started this run no longer exists or was disabled")
+    _phase(context, "features")
+    with Features() as features_of:  # the tables read once, for the run's day and every snapshot's
+        return _run(job, context, actor, features_of)
+
+
+def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> dict[str, Any]:
     started = time.perf_counter()
     as_of = dt.datetime.fromisoformat(job.params["as_of"]) if job.params.get("as_of") else timezone.now()
-    _phase(context, "features")
-    features = compute(as_of=as_of).to_pylist()
+    features = features_of(as_of=as_of).to_pylist()
     total = len(features)
     buyers = [row for row in features if row["orders"]]
     # RFM over the period the user chose (default: all of it): the customers who bought in it
     months = job.params.get("rfm_months")
     in_period = (
-        [row for row in compute(as_of=as_of, since=as_of - dt.timedelta(days=round(months * 365.25 / 12))).to_pylist()
-         if row["orders"]]
+        [row for row in features_of(as_of=as_of, since=as_of - dt.timedelta(days=round(months * 365.25 / 12)))
+         .to_pylist() if row["orders"]]
         if months
         else buyers
     )  # fmt: skip
@@ -517,7 +525,7 @@ def run_analytics(job: Job, context: JobContext) -> dict[str, Any]:
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
     models = _purchase_models(log, day) if log else {}
     _phase(context, "buy_again", total)
-    buying, comparison, tree_rules = _buy_again(log, day) if log else ({}, None, [])
+    buying, comparison, tree_rules = _buy_again(log, day, features_of) if log else ({}, None, [])
     _phase(context, "cross_sell", total)
     lines = _order_lines(as_of)
     everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)

@@ -23,6 +23,7 @@ from kehu.accounts.roles import Action, ObjectType
 from kehu.analytics.forms import RunForm, SpendForm
 from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
+from kehu.analytics.selectors import latest_run
 from kehu.analytics.services import analytics_start, spend_set
 from kehu.core.errors import ServiceValidationError
 from kehu.core.models import Job, JobState
@@ -390,7 +391,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     user = page_user(request)
     require(user, ObjectType.ANALYTICS, Action.VIEW)
     job = Job.objects.filter(kind="analytics").order_by("-created_at").first()
-    done = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    done = latest_run()
     personas, radar = _personas(done) if done else ([], None)
     running = job is not None and job.state in (JobState.QUEUED, JobState.RUNNING)
     buy_again = (done.result.get("buy_again") if done else None) or {}
@@ -517,7 +518,7 @@ def acquisition_page(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Spend saved."))
                 return redirect("analytics_acquisition")
-    done = Job.objects.filter(kind="analytics", state=JobState.SUCCEEDED).order_by("-created_at").first()
+    done = latest_run()
     return render(
         request,
         "analytics/acquisition.html",
