@@ -161,3 +161,24 @@ def test_adbc_and_django_reads_give_the_same_features(
     through_adbc = compute(as_of=AS_OF, backend="duckdb")
     assert used == [True] * 6  # all six tables came through ADBC
     assert through_adbc.to_pylist() == through_django.to_pylist()
+
+
+def test_the_channels_the_features_know_are_kehus() -> None:
+    """The channel mix counts kehu's order channels, the first in sorted order winning a tie: a channel added to
+    OrderChannel must be added to the features too."""
+    from kehu.analytics.features import CHANNELS
+    from kehu.commerce.models import OrderChannel
+
+    assert tuple(sorted(OrderChannel.values)) == CHANNELS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_channel_kehu_does_not_know_counts_as_an_order_not_in_the_mix(shop: dict[str, int]) -> None:
+    from kehu.commerce.models import Order
+
+    # written around the services (an old import, a database edited by hand): the two ecommerce orders
+    Order.objects.filter(customer_id=shop["buyer"], channel="ecommerce").update(channel="wechat")
+    row = next(row for row in compute(as_of=AS_OF, backend="duckdb").to_pylist() if row["customer_id"] == shop["buyer"])
+    assert row["orders"] == 3
+    assert row["top_channel"] == "store"  # the one order kehu knows the channel of
+    assert row["top_channel_share"] == pytest.approx(1 / 3)

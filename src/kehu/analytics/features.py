@@ -45,19 +45,102 @@ FEATURES = (
     "complaints_180d",
 )
 DAY = 86_400
+# kehu's order channels (`OrderChannel`, which order_create enforces), in the order that breaks a tie for the top
+CHANNELS = ("app", "distributor", "ecommerce", "phone", "sales", "store", "website")
 COMPLAINT = 2  # a contact rated this or lower (of 5) counts as a complaint
 
 
 @dataclass(frozen=True)
 class Sources:
-    """The tables the features read, as Ibis tables of one backend."""
+    """The rows the features read, as Ibis tables of one backend (`sources` makes them from kehu's tables)."""
 
-    customers: Any  # id
-    orders: Any  # id, customer_id, channel, status, payment_status, placed_at, total
+    customers: Any  # id — customers neither merged into another nor erased
+    orders: Any  # id, customer_id, channel (position in CHANNELS), overdue (1/0), placed (epoch seconds), total —
+    # cancelled ones left out
     lines: Any  # order_id, product_id, line_total
-    products: Any  # id, category
-    returns: Any  # order_id, amount, returned_at
-    interactions: Any  # customer_id, occurred_at, satisfaction
+    products: Any  # id, category — only products with a category
+    returns: Any  # order_id, amount, returned (epoch seconds)
+    interactions: Any  # customer_id, occurred (epoch seconds), satisfaction
+
+
+# kehu's tables and the columns the features read, with their types (no personal value among them)
+TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "customers": ("customers_customer", {"id": "int64", "merged_into_id": "int64", "erased_at": "timestamp('UTC')"}),
+    "orders": (
+        "commerce_order",
+        {
+            "id": "int64",
+            "customer_id": "int64",
+            "channel": "string",
+            "status": "string",
+            "payment_status": "string",
+            "placed_at": "timestamp('UTC')",
+            "total": "decimal(18, 2)",
+        },
+    ),
+    "lines": ("commerce_orderline", {"order_id": "int64", "product_id": "int64", "line_total": "decimal(18, 2)"}),
+    "products": ("commerce_product", {"id": "int64", "category": "string"}),
+    "returns": (
+        "commerce_orderreturn",
+        {"order_id": "int64", "amount": "decimal(18, 2)", "returned_at": "timestamp('UTC')"},
+    ),
+    "interactions": (
+        "interactions_interaction",
+        {"customer_id": "int64", "occurred_at": "timestamp('UTC')", "satisfaction": "int16"},
+    ),
+}
+
+
+def _seconds(moment: Any) -> Any:
+    # whole seconds: Spark's epoch drops the fraction that DuckDB and PostgreSQL keep
+    return moment.epoch_seconds().floor().cast("float64")
+
+
+def _sqlite_seconds(moment: Any) -> Any:
+    """Whole epoch seconds of the UTC text Django writes ("2026-01-01 10:00:00.999999"), cut to the second first:
+    SQLite's own conversion (`unixepoch`, and `strftime('%s')` that Ibis emits, three times slower) rounds to the
+    millisecond, which would put .9995 into the next second."""
+    import ibis
+    import ibis.expr.datatypes as dt_
+
+    @ibis.udf.scalar.builtin(signature=((dt_.string,), dt_.int64))
+    def unixepoch(text: Any) -> Any:
+        """SQLite's unixepoch() (3.38 and later)."""
+
+    return unixepoch(moment.cast("string").substr(0, 19)).cast("float64")
+
+
+def sources(tables: dict[str, Any], *, seconds: Any = _seconds) -> Sources:
+    """What the features read, from kehu's tables as Ibis tables (`TABLES`), on any backend: compiled to the
+    database's SQL for reading into Arrow, or run in the database itself. The choices that do not depend on the
+    moment are made here, where the database makes them while reading: customers still in the base, orders not
+    cancelled, products with a category, amounts as doubles, moments as epoch seconds, channels by their position
+    in `CHANNELS` (a channel kehu does not know is left out of the channel mix, not of the orders)."""
+    import ibis
+
+    customers, orders, lines = tables["customers"], tables["orders"], tables["lines"]
+    products, returns, interactions = tables["products"], tables["returns"], tables["interactions"]
+    return Sources(
+        customers=customers.filter(customers.merged_into_id.isnull() & customers.erased_at.isnull()).select("id"),
+        orders=orders.filter(orders.status != "cancelled").select(
+            "id",
+            "customer_id",
+            channel=ibis.cases(*[(orders.channel == name, position) for position, name in enumerate(CHANNELS)]),
+            overdue=ibis.ifelse(orders.payment_status == "overdue", 1, 0).cast("int64"),
+            placed=seconds(orders.placed_at),
+            total=orders.total.cast("float64"),
+        ),
+        lines=lines.select("order_id", "product_id", line_total=lines.line_total.cast("float64")),
+        products=products.filter(products.category != "").select("id", "category"),
+        returns=returns.select(
+            "order_id", amount=returns.amount.cast("float64"), returned=seconds(returns.returned_at)
+        ),
+        interactions=interactions.select(
+            "customer_id",
+            occurred=seconds(interactions.occurred_at),
+            satisfaction=interactions.satisfaction.cast("float64"),
+        ),
+    )
 
 
 def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetime | None = None) -> Any:
@@ -65,38 +148,40 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
     (and, with `since`, the orders placed from then on only: RFM over a chosen period)."""
     import ibis
 
-    now = ibis.literal(as_of.timestamp(), type="float64")
+    moment = as_of.timestamp()
+    now = ibis.literal(moment, type="float64")
     customers = sources.customers.select(customer_id=sources.customers.id)
     orders = sources.orders
-    orders = orders.filter((orders.placed_at < as_of) & (orders.status != "cancelled"))
+    orders = orders.filter(orders.placed < moment)
     if since is not None:
-        orders = orders.filter(orders.placed_at >= since)
-    # whole seconds: Spark's epoch drops the fraction that DuckDB and PostgreSQL keep
-    seconds = orders.placed_at.epoch_seconds().floor().cast("float64")
+        orders = orders.filter(orders.placed >= since.timestamp())
+    seconds = orders.placed
+    # orders per channel as columns of the customer's row: a handful of sums instead of grouping and ranking
+    # every (customer, channel) pair
+    by_channel = {f"channel_{i}": ibis.ifelse(orders.channel == i, 1, 0).sum() for i in range(len(CHANNELS))}
     per_customer = orders.group_by("customer_id").aggregate(
+        **by_channel,
         orders=orders.count(),
-        revenue=orders.total.cast("float64").sum(),
+        revenue=orders.total.sum(),
         first_seconds=seconds.min(),
         last_seconds=seconds.max(),
-        overdue=ibis.ifelse(orders.payment_status == "overdue", 1, 0).sum(),
-        overdue_amount=ibis.ifelse(orders.payment_status == "overdue", orders.total.cast("float64"), 0.0).sum(),
-        revenue_180d=ibis.ifelse(seconds >= now - 180 * DAY, orders.total.cast("float64"), 0.0).sum(),
+        overdue=orders.overdue.sum(),
+        overdue_amount=ibis.ifelse(orders.overdue == 1, orders.total, 0.0).sum(),
+        revenue_180d=ibis.ifelse(seconds >= now - 180 * DAY, orders.total, 0.0).sum(),
         revenue_prior_180d=ibis.ifelse(
-            (seconds >= now - 360 * DAY) & (seconds < now - 180 * DAY), orders.total.cast("float64"), 0.0
+            (seconds >= now - 360 * DAY) & (seconds < now - 180 * DAY), orders.total, 0.0
         ).sum(),
     )
-    refunds = sources.returns.filter(sources.returns.returned_at < as_of)
+    refunds = sources.returns.filter(sources.returns.returned < moment)
     refunded = (
         refunds.join(orders.select(order_id=orders.id, customer_id=orders.customer_id), "order_id")
         .group_by("customer_id")
-        .aggregate(refunded=refunds.amount.cast("float64").sum())
+        .aggregate(refunded=refunds.amount.sum())
     )
-    bought = (
-        sources.lines.join(orders.select(order_id=orders.id, customer_id=orders.customer_id), "order_id")
-        .join(sources.products.select(product_id=sources.products.id, category=sources.products.category), "product_id")
-        .filter(lambda t: t.category != "")
+    bought = sources.lines.join(orders.select(order_id=orders.id, customer_id=orders.customer_id), "order_id").join(
+        sources.products.select(product_id=sources.products.id, category=sources.products.category), "product_id"
     )
-    by_category = bought.group_by(["customer_id", "category"]).aggregate(spent=bought.line_total.cast("float64").sum())
+    by_category = bought.group_by(["customer_id", "category"]).aggregate(spent=bought.line_total.sum())
     category_rank = ibis.row_number().over(
         group_by=by_category.customer_id, order_by=[ibis.desc(by_category.spent), by_category.category]
     )
@@ -105,21 +190,13 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
         categories=ranked_categories.count(),
         top_category=ranked_categories.category.min(where=ranked_categories.rank == 0),
     )
-    by_channel = orders.group_by(["customer_id", "channel"]).aggregate(channel_orders=orders.count())
-    channel_rank = ibis.row_number().over(
-        group_by=by_channel.customer_id, order_by=[ibis.desc(by_channel.channel_orders), by_channel.channel]
-    )
-    ranked_channels = by_channel.mutate(rank=channel_rank)
-    channels = ranked_channels.filter(ranked_channels.rank == 0).select(
-        "customer_id", top_channel=ranked_channels.channel, top_channel_orders=ranked_channels.channel_orders
-    )
-    contacts = sources.interactions.filter(sources.interactions.occurred_at < as_of)
-    contact_seconds = contacts.occurred_at.epoch_seconds().floor().cast("float64")
+    contacts = sources.interactions.filter(sources.interactions.occurred < moment)
+    contact_seconds = contacts.occurred
     contacted = contacts.group_by("customer_id").aggregate(
         contacts=contacts.count(),
         contacts_90d=ibis.ifelse(contact_seconds >= now - 90 * DAY, 1, 0).sum(),
         last_contact_seconds=contact_seconds.max(),
-        satisfaction=contacts.satisfaction.cast("float64").mean(),
+        satisfaction=contacts.satisfaction.mean(),
         complaints_180d=ibis.ifelse(
             (contact_seconds >= now - 180 * DAY) & (contacts.satisfaction <= COMPLAINT), 1, 0
         ).sum(),
@@ -131,10 +208,15 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
         .select(~ibis.selectors.endswith("_right"))
         .left_join(categories, "customer_id")
         .select(~ibis.selectors.endswith("_right"))
-        .left_join(channels, "customer_id")
-        .select(~ibis.selectors.endswith("_right"))
         .left_join(contacted, "customer_id")
         .select(~ibis.selectors.endswith("_right"))
+    )
+    top_orders = ibis.greatest(*[joined[name] for name in by_channel])
+    top_channel = ibis.cases(
+        *[
+            ((joined[name] == top_orders) & (top_orders > 0), channel)
+            for name, channel in zip(by_channel, CHANNELS, strict=True)
+        ]
     )
     count = joined.orders.fill_null(0)
     span = (joined.last_seconds - joined.first_seconds) / DAY
@@ -150,8 +232,8 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
         interpurchase_days=ibis.ifelse(count > 1, span / (count - 1), None),
         categories=joined.categories.fill_null(0),
         top_category=joined.top_category,
-        top_channel=joined.top_channel,
-        top_channel_share=ibis.ifelse(has_orders, joined.top_channel_orders / count, None),
+        top_channel=top_channel,
+        top_channel_share=ibis.ifelse(has_orders, top_orders.cast("float64") / count, None),
         refund_rate=ibis.ifelse(revenue > 0, joined.refunded.fill_null(0.0) / revenue, None),
         overdue_rate=ibis.ifelse(has_orders, joined.overdue / count, None),
         contacts=joined.contacts.fill_null(0),
@@ -165,42 +247,44 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
     ).order_by("customer_id")
 
 
-# kehu's tables and the columns the features read (no personal value among them)
-COLUMNS = {
-    "customers": ("customers_customer", ("id",)),
-    "orders": ("commerce_order", ("id", "customer_id", "channel", "status", "payment_status", "placed_at", "total")),
-    "lines": ("commerce_orderline", ("order_id", "product_id", "line_total")),
-    "products": ("commerce_product", ("id", "category")),
-    "returns": ("commerce_orderreturn", ("order_id", "amount", "returned_at")),
-    "interactions": ("interactions_interaction", ("customer_id", "occurred_at", "satisfaction")),
-}
 BACKENDS = ("duckdb", "postgres", "pyspark")
+CODED = {"products": ("category", "top_category")}
 
 
-NUMBERS = ("total", "line_total", "amount", "satisfaction")
+def _arrow_tables() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rows `sources` describes, read from kehu's database (either engine) into Arrow
+    (`kehu.analytics.reader`), with categories as codes; and each code's text, by feature.
 
-
-def _arrow_tables() -> dict[str, Any]:
-    """The columns `COLUMNS` names, read from kehu's database (either engine) into Arrow (`kehu.analytics.reader`)."""
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+    The source expressions are compiled to the database's SQL, so the database filters and converts while it
+    reads. A code is the text's rank in sorted order: grouping and ranking integers is several times faster than
+    strings in DuckDB, and the order, ties broken by the text, is the same."""
+    import ibis
+    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+    from django.db import connection
 
     from kehu.analytics.reader import read_arrow_many
 
-    types = {
-        "placed_at": pa.timestamp("us", tz="UTC"),
-        "returned_at": pa.timestamp("us", tz="UTC"),
-        "occurred_at": pa.timestamp("us", tz="UTC"),
-        **dict.fromkeys(NUMBERS, pa.float64()),
-        **dict.fromkeys(("channel", "status", "payment_status", "category"), pa.string()),
-    }
-    queries = {}
-    for name, (table, columns) in COLUMNS.items():
-        selected = ", ".join(
-            f"CAST({column} AS DOUBLE PRECISION) AS {column}" if column in NUMBERS else column for column in columns
+    dialect = "postgres" if connection.vendor == "postgresql" else "sqlite"
+    unbound = sources(
+        {name: ibis.table(schema, name=table) for name, (table, schema) in TABLES.items()},
+        seconds=_sqlite_seconds if dialect == "sqlite" else _seconds,
+    )
+    queries: dict[str, tuple[str, tuple[str, ...]]] = {}
+    types: dict[str, Any] = {}
+    for name in TABLES:
+        expression = getattr(unbound, name)
+        queries[name] = (str(ibis.to_sql(expression, dialect=dialect)), tuple(expression.columns))
+        types.update(zip(expression.columns, expression.schema().to_pyarrow().types, strict=True))
+    tables = read_arrow_many(queries, types)
+    texts = {}
+    for name, (column, feature) in CODED.items():
+        values = tables[name].column(column)
+        distinct = pc.unique(values)
+        texts[feature] = pc.take(distinct, pc.array_sort_indices(distinct))
+        tables[name] = tables[name].set_column(
+            tables[name].column_names.index(column), column, pc.index_in(values, value_set=texts[feature])
         )
-        where = " WHERE merged_into_id IS NULL AND erased_at IS NULL" if name == "customers" else ""
-        queries[name] = (f"SELECT {selected} FROM {table}{where}", columns)  # noqa: S608 - kehu's own names
-    return read_arrow_many(queries, types)
+    return tables, texts
 
 
 class Features:
@@ -213,6 +297,7 @@ class Features:
         from django.conf import settings
 
         self.backend = chosen = backend or settings.KEHU_ANALYTICS_BACKEND
+        self.texts: dict[str, Any] = {}  # feature → the text of each code (where categories are coded)
         if chosen == "postgres":
             database = settings.DATABASES["default"]
             if database["ENGINE"] != "django.db.backends.postgresql":
@@ -224,32 +309,34 @@ class Features:
                 password=database.get("PASSWORD") or None,
                 database=database["NAME"],
             )
-            tables = {name: self.con.table(table).select(*columns) for name, (table, columns) in COLUMNS.items()}
-            tables["customers"] = (
-                self.con.table("customers_customer")
-                .filter(lambda t: t.merged_into_id.isnull() & t.erased_at.isnull())
-                .select("id")
-            )
+            self.sources = sources({name: self.con.table(table) for name, (table, _columns) in TABLES.items()})
         elif chosen == "pyspark":
             from kehu.dedup.engines import spark_session
 
             spark = spark_session(settings.KEHU_SPARK_MASTER)
             self.con = ibis.pyspark.connect(spark)
-            tables = {}
-            for name, table in _arrow_tables().items():
-                frame = spark.createDataFrame(table)
-                frame.createOrReplaceTempView(f"kehu_{name}")
-                tables[name] = self.con.table(f"kehu_{name}")
+            tables, self.texts = _arrow_tables()
+            views = {}
+            for name, table in tables.items():
+                spark.createDataFrame(table).createOrReplaceTempView(f"kehu_{name}")
+                views[name] = self.con.table(f"kehu_{name}")
+            self.sources = Sources(**views)
         elif chosen == "duckdb":
             self.con = ibis.duckdb.connect()
-            tables = {name: ibis.memtable(table) for name, table in _arrow_tables().items()}
+            tables, self.texts = _arrow_tables()
+            self.sources = Sources(**{name: ibis.memtable(table) for name, table in tables.items()})
         else:
             raise ValueError(f"unknown analytics backend {chosen!r}: {', '.join(BACKENDS)}")
-        self.sources = Sources(**tables)
 
     def __call__(self, *, as_of: dt.datetime, since: dt.datetime | None = None) -> Any:
         """The features of every customer as an Arrow table, ordered by customer id."""
-        return self.con.to_pyarrow(customer_features(self.sources, as_of=as_of, since=since))
+        import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
+
+        table = self.con.to_pyarrow(customer_features(self.sources, as_of=as_of, since=since))
+        for feature, texts in self.texts.items():
+            position = table.column_names.index(feature)
+            table = table.set_column(position, feature, pc.take(texts, table.column(position)))
+        return table
 
     def __enter__(self) -> Features:
         return self

@@ -73,14 +73,15 @@ def _adbc(sql: str) -> Any | None:
         return cursor.fetch_arrow_table()
 
 
-def _through_django(sql: str, columns: Sequence[str]) -> Any:
+def _through_django(sql: str) -> Any:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(sql)
+        names = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
-    return pa.table({column: pa.array([row[i] for row in rows]) for i, column in enumerate(columns)})
+    return pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
 
 
 def _fetch(sql: str) -> Any | None:
@@ -102,22 +103,23 @@ def read_arrow_many(queries: Mapping[str, tuple[str, Sequence[str]]], types: dic
 
 
 def read_arrow(sql: str, columns: Sequence[str], types: dict[str, Any]) -> Any:
-    """The rows of `sql` (selecting `columns`, in order) as an Arrow table with the given column types
+    """The rows of `sql` (its `columns`, by name) as an Arrow table with the given column types
     (`types[column]`, int64 where not named). Timestamps are read as UTC."""
     return _typed(_fetch(sql), sql, columns, types)
 
 
 def _typed(table: Any | None, sql: str, columns: Sequence[str], types: dict[str, Any]) -> Any:
-    """The fetched table (or, when ADBC could not fetch it, the same read through Django) with `types`."""
+    """The fetched table's `columns`, by name (or, when ADBC could not fetch it, the same read through Django) with
+    `types`."""
     import pyarrow as pa
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
     if table is None:
-        table = _through_django(sql, columns)
+        table = _through_django(sql)
     arrays = []
-    for index, column in enumerate(columns):
+    for column in columns:
         wanted = types.get(column, pa.int64())
-        values = table.column(index)
+        values = table.column(column)
         if pa.types.is_timestamp(wanted):
             if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
                 values = pc.cast(values, pa.timestamp("us"))
