@@ -64,8 +64,8 @@ class Sources:
 
 
 # kehu's tables and the columns the features read, with their types (no personal value among them)
+# (largest first: read side by side, the quickest are the last to start)
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "customers": ("customers_customer", {"id": "int64", "merged_into_id": "int64", "erased_at": "timestamp('UTC')"}),
     "orders": (
         "commerce_order",
         {
@@ -79,15 +79,16 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "lines": ("commerce_orderline", {"order_id": "int64", "product_id": "int64", "line_total": "decimal(18, 2)"}),
-    "products": ("commerce_product", {"id": "int64", "category": "string"}),
-    "returns": (
-        "commerce_orderreturn",
-        {"order_id": "int64", "amount": "decimal(18, 2)", "returned_at": "timestamp('UTC')"},
-    ),
     "interactions": (
         "interactions_interaction",
         {"customer_id": "int64", "occurred_at": "timestamp('UTC')", "satisfaction": "int16"},
     ),
+    "customers": ("customers_customer", {"id": "int64", "merged_into_id": "int64", "erased_at": "timestamp('UTC')"}),
+    "returns": (
+        "commerce_orderreturn",
+        {"order_id": "int64", "amount": "decimal(18, 2)", "returned_at": "timestamp('UTC')"},
+    ),
+    "products": ("commerce_product", {"id": "int64", "category": "string"}),
 }
 
 
@@ -103,11 +104,15 @@ def _sqlite_seconds(moment: Any) -> Any:
     import ibis
     import ibis.expr.datatypes as dt_
 
+    @ibis.udf.scalar.builtin(signature=((dt_.Timestamp(timezone="UTC"), dt_.int64, dt_.int64), dt_.string))
+    def substr(text: Any, start: Any, length: Any) -> Any:
+        """SQLite's substr() of the stored text (Ibis' own substring adds a cast and a test per row)."""
+
     @ibis.udf.scalar.builtin(signature=((dt_.string,), dt_.int64))
     def unixepoch(text: Any) -> Any:
         """SQLite's unixepoch() (3.38 and later)."""
 
-    return unixepoch(moment.cast("string").substr(0, 19)).cast("float64")
+    return unixepoch(substr(moment, 1, 19)).cast("float64")
 
 
 def sources(tables: dict[str, Any], *, seconds: Any = _seconds) -> Sources:

@@ -53,6 +53,11 @@ CLASSES = {
     (False, False, False): ("general_winback", _("General win-back customers")),
 }
 CLASS_NAMES = dict(CLASSES.values())
+# the same as arrays, looked up for a whole base at once: by (R − 1, F − 1), and by 4·R high + 2·F high + M high
+_GRID_KEYS = np.array(_GRID, dtype=object)
+_CLASS_KEYS = np.array(
+    [CLASSES[(r, f, m)][0] for r in (False, True) for f in (False, True) for m in (False, True)], dtype=object
+)
 
 
 def quintile_scores(values: NDArray[np.float64], *, higher_is_better: bool = True) -> NDArray[np.int64]:
@@ -60,8 +65,10 @@ def quintile_scores(values: NDArray[np.float64], *, higher_is_better: bool = Tru
     oriented = np.asarray(values, dtype=np.float64) * (1 if higher_is_better else -1)
     if len(oriented) == 0:
         return np.zeros(0, dtype=np.int64)
-    ordered = np.sort(oriented)
-    worse = np.searchsorted(ordered, oriented, side="left")
+    order = np.argsort(oriented)
+    ordered = oriented[order]
+    worse = np.empty(len(oriented), dtype=np.int64)
+    worse[order] = np.searchsorted(ordered, ordered, side="left")  # looked up in order: fast on a million
     return np.asarray(1 + (5 * worse) // len(oriented), dtype=np.int64)
 
 
@@ -93,8 +100,8 @@ def rfm(recency_days: NDArray[np.float64], frequency: NDArray[np.float64], monet
         recency_score=r,
         frequency_score=f,
         monetary_score=m,
-        segment=[_GRID[ri - 1][fi - 1] for ri, fi in zip(r.tolist(), f.tolist(), strict=True)],
-        china_class=[CLASSES[(bool(a), bool(b), bool(c))][0] for a, b, c in zip(high_r, high_f, high_m, strict=True)],
+        segment=_GRID_KEYS[r - 1, f - 1].tolist(),
+        china_class=_CLASS_KEYS[4 * high_r + 2 * high_f + high_m].tolist(),
         averages=averages,
     )
 
