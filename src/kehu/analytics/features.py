@@ -115,6 +115,19 @@ def _sqlite_seconds(moment: Any) -> Any:
     return unixepoch(substr(moment, 1, 19)).cast("float64")
 
 
+def _postgres_seconds(moment: Any) -> Any:
+    """Whole epoch seconds in PostgreSQL by `date_part` (a double), not the `EXTRACT` Ibis emits (a numeric since
+    PostgreSQL 14, a quarter slower to read 3 million orders with)."""
+    import ibis
+    import ibis.expr.datatypes as dt_
+
+    @ibis.udf.scalar.builtin(signature=((dt_.string, dt_.Timestamp(timezone="UTC")), dt_.float64))
+    def date_part(field: Any, moment: Any) -> Any:
+        """PostgreSQL's date_part()."""
+
+    return date_part("epoch", moment).floor().cast("float64")
+
+
 def sources(tables: dict[str, Any], *, seconds: Any = _seconds) -> Sources:
     """What the features read, from kehu's tables as Ibis tables (`TABLES`), on any backend: compiled to the
     database's SQL for reading into Arrow, or run in the database itself. The choices that do not depend on the
@@ -272,7 +285,7 @@ def _arrow_tables() -> tuple[dict[str, Any], dict[str, Any]]:
     dialect = "postgres" if connection.vendor == "postgresql" else "sqlite"
     unbound = sources(
         {name: ibis.table(schema, name=table) for name, (table, schema) in TABLES.items()},
-        seconds=_sqlite_seconds if dialect == "sqlite" else _seconds,
+        seconds=_sqlite_seconds if dialect == "sqlite" else _postgres_seconds,
     )
     queries: dict[str, tuple[str, tuple[str, ...]]] = {}
     types: dict[str, Any] = {}
@@ -314,7 +327,9 @@ class Features:
                 password=database.get("PASSWORD") or None,
                 database=database["NAME"],
             )
-            self.sources = sources({name: self.con.table(table) for name, (table, _columns) in TABLES.items()})
+            self.sources = sources(
+                {name: self.con.table(table) for name, (table, _columns) in TABLES.items()}, seconds=_postgres_seconds
+            )
         elif chosen == "pyspark":
             from kehu.dedup.engines import spark_session
 
