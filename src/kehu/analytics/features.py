@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+from kehu.commerce.models import OrderChannel
 
 FEATURES = (
     "customer_id",
@@ -45,8 +48,8 @@ FEATURES = (
     "complaints_180d",
 )
 DAY = 86_400
-# kehu's order channels (`OrderChannel`, which order_create enforces), in the order that breaks a tie for the top
-CHANNELS = ("app", "distributor", "ecommerce", "phone", "sales", "store", "website")
+# kehu's order channels (which order_create enforces), in the order that breaks a tie for the top
+CHANNELS = tuple(sorted(OrderChannel.values))
 COMPLAINT = 2  # a contact rated this or lower (of 5) counts as a complaint
 
 
@@ -92,15 +95,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _seconds(moment: Any) -> Any:
-    # whole seconds: Spark's epoch drops the fraction that DuckDB and PostgreSQL keep
-    return moment.epoch_seconds().floor().cast("float64")
-
-
-def _sqlite_seconds(moment: Any) -> Any:
-    """Whole epoch seconds of the UTC text Django writes ("2026-01-01 10:00:00.999999"), cut to the second first:
-    SQLite's own conversion (`unixepoch`, and `strftime('%s')` that Ibis emits, three times slower) rounds to the
-    millisecond, which would put .9995 into the next second."""
+@cache
+def _builtins() -> Any:
+    """The databases' own functions that the source expressions call, as Ibis builtins (made once)."""
     import ibis
     import ibis.expr.datatypes as dt_
 
@@ -112,28 +109,34 @@ def _sqlite_seconds(moment: Any) -> Any:
     def unixepoch(text: Any) -> Any:
         """SQLite's unixepoch() (3.38 and later)."""
 
-    return unixepoch(substr(moment, 1, 19)).cast("float64")
-
-
-def _postgres_seconds(moment: Any) -> Any:
-    """Whole epoch seconds in PostgreSQL by `date_part` (a double), not the `EXTRACT` Ibis emits (a numeric since
-    PostgreSQL 14, a quarter slower to read 3 million orders with)."""
-    import ibis
-    import ibis.expr.datatypes as dt_
-
     @ibis.udf.scalar.builtin(signature=((dt_.string, dt_.Timestamp(timezone="UTC")), dt_.float64))
     def date_part(field: Any, moment: Any) -> Any:
         """PostgreSQL's date_part()."""
 
+    return substr, unixepoch, date_part
+
+
+def _seconds(moment: Any, dialect: str) -> Any:
+    """Whole epoch seconds of a moment, as the database computes them fastest and exactly.
+
+    - SQLite: of the UTC text Django writes ("2026-01-01 10:00:00.999999"), cut to the second first: SQLite's own
+      conversion (`unixepoch`, and `strftime('%s')` that Ibis emits, three times slower) rounds to the
+      millisecond, which would put .9995 into the next second.
+    - PostgreSQL: by `date_part` (a double), not the `EXTRACT` Ibis emits (a numeric since PostgreSQL 14, a
+      quarter slower to read 3 million orders with)."""
+    substr, unixepoch, date_part = _builtins()
+    if dialect == "sqlite":
+        return unixepoch(substr(moment, 1, 19)).cast("float64")
     return date_part("epoch", moment).floor().cast("float64")
 
 
-def sources(tables: dict[str, Any], *, seconds: Any = _seconds) -> Sources:
-    """What the features read, from kehu's tables as Ibis tables (`TABLES`), on any backend: compiled to the
-    database's SQL for reading into Arrow, or run in the database itself. The choices that do not depend on the
-    moment are made here, where the database makes them while reading: customers still in the base, orders not
-    cancelled, products with a category, amounts as doubles, moments as epoch seconds, channels by their position
-    in `CHANNELS` (a channel kehu does not know is left out of the channel mix, not of the orders)."""
+def sources(tables: dict[str, Any], *, dialect: str) -> Sources:
+    """What the features read, from kehu's tables as Ibis tables (`TABLES`) in kehu's database (`dialect`:
+    "sqlite" or "postgres"): compiled to its SQL for reading into Arrow, or run in it. The choices that do not
+    depend on the moment are made here, where the database makes them while reading: customers still in the base,
+    orders not cancelled, products with a category, amounts as doubles, moments as epoch seconds, channels by
+    their position in `CHANNELS` (a channel kehu does not know is left out of the channel mix, not of the
+    orders)."""
     import ibis
 
     customers, orders, lines = tables["customers"], tables["orders"], tables["lines"]
@@ -145,17 +148,17 @@ def sources(tables: dict[str, Any], *, seconds: Any = _seconds) -> Sources:
             "customer_id",
             channel=ibis.cases(*[(orders.channel == name, position) for position, name in enumerate(CHANNELS)]),
             overdue=ibis.ifelse(orders.payment_status == "overdue", 1, 0).cast("int64"),
-            placed=seconds(orders.placed_at),
+            placed=_seconds(orders.placed_at, dialect),
             total=orders.total.cast("float64"),
         ),
         lines=lines.select("order_id", "product_id", line_total=lines.line_total.cast("float64")),
         products=products.filter(products.category != "").select("id", "category"),
         returns=returns.select(
-            "order_id", amount=returns.amount.cast("float64"), returned=seconds(returns.returned_at)
+            "order_id", amount=returns.amount.cast("float64"), returned=_seconds(returns.returned_at, dialect)
         ),
         interactions=interactions.select(
             "customer_id",
-            occurred=seconds(interactions.occurred_at),
+            occurred=_seconds(interactions.occurred_at, dialect),
             satisfaction=interactions.satisfaction.cast("float64"),
         ),
     )
@@ -266,12 +269,11 @@ def customer_features(sources: Sources, *, as_of: dt.datetime, since: dt.datetim
 
 
 BACKENDS = ("duckdb", "postgres", "pyspark")
-CODED = {"products": ("category", "top_category")}
 
 
-def _arrow_tables() -> tuple[dict[str, Any], dict[str, Any]]:
+def _arrow_tables() -> tuple[dict[str, Any], Any]:
     """The rows `sources` describes, read from kehu's database (either engine) into Arrow
-    (`kehu.analytics.reader`), with categories as codes; and each code's text, by feature.
+    (`kehu.analytics.reader`), with categories as codes; and each code's text.
 
     The source expressions are compiled to the database's SQL, so the database filters and converts while it
     reads. A code is the text's rank in sorted order: grouping and ranking integers is several times faster than
@@ -284,8 +286,7 @@ def _arrow_tables() -> tuple[dict[str, Any], dict[str, Any]]:
 
     dialect = "postgres" if connection.vendor == "postgresql" else "sqlite"
     unbound = sources(
-        {name: ibis.table(schema, name=table) for name, (table, schema) in TABLES.items()},
-        seconds=_sqlite_seconds if dialect == "sqlite" else _postgres_seconds,
+        {name: ibis.table(schema, name=table) for name, (table, schema) in TABLES.items()}, dialect=dialect
     )
     queries: dict[str, tuple[str, tuple[str, ...]]] = {}
     types: dict[str, Any] = {}
@@ -294,15 +295,15 @@ def _arrow_tables() -> tuple[dict[str, Any], dict[str, Any]]:
         queries[name] = (str(ibis.to_sql(expression, dialect=dialect)), tuple(expression.columns))
         types.update(zip(expression.columns, expression.schema().to_pyarrow().types, strict=True))
     tables = read_arrow_many(queries, types)
-    texts = {}
-    for name, (column, feature) in CODED.items():
-        values = tables[name].column(column)
-        distinct = pc.unique(values)
-        texts[feature] = pc.take(distinct, pc.array_sort_indices(distinct))
-        tables[name] = tables[name].set_column(
-            tables[name].column_names.index(column), column, pc.index_in(values, value_set=texts[feature])
-        )
-    return tables, texts
+    products = tables["products"]
+    distinct = pc.unique(products.column("category"))
+    categories = pc.take(distinct, pc.array_sort_indices(distinct))
+    tables["products"] = products.set_column(
+        products.column_names.index("category"),
+        "category",
+        pc.index_in(products.column("category"), value_set=categories),
+    )
+    return tables, categories
 
 
 class Features:
@@ -315,7 +316,7 @@ class Features:
         from django.conf import settings
 
         self.backend = chosen = backend or settings.KEHU_ANALYTICS_BACKEND
-        self.texts: dict[str, Any] = {}  # feature → the text of each code (where categories are coded)
+        self.categories: Any = None  # the text of each category's code, where categories are coded
         if chosen == "postgres":
             database = settings.DATABASES["default"]
             if database["ENGINE"] != "django.db.backends.postgresql":
@@ -328,14 +329,14 @@ class Features:
                 database=database["NAME"],
             )
             self.sources = sources(
-                {name: self.con.table(table) for name, (table, _columns) in TABLES.items()}, seconds=_postgres_seconds
+                {name: self.con.table(table) for name, (table, _columns) in TABLES.items()}, dialect="postgres"
             )
         elif chosen == "pyspark":
             from kehu.dedup.engines import spark_session
 
             spark = spark_session(settings.KEHU_SPARK_MASTER)
             self.con = ibis.pyspark.connect(spark)
-            tables, self.texts = _arrow_tables()
+            tables, self.categories = _arrow_tables()
             views = {}
             for name, table in tables.items():
                 spark.createDataFrame(table).createOrReplaceTempView(f"kehu_{name}")
@@ -343,7 +344,7 @@ class Features:
             self.sources = Sources(**views)
         elif chosen == "duckdb":
             self.con = ibis.duckdb.connect()
-            tables, self.texts = _arrow_tables()
+            tables, self.categories = _arrow_tables()
             self.sources = Sources(**{name: ibis.memtable(table) for name, table in tables.items()})
         else:
             raise ValueError(f"unknown analytics backend {chosen!r}: {', '.join(BACKENDS)}")
@@ -353,10 +354,10 @@ class Features:
         import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
         table = self.con.to_pyarrow(customer_features(self.sources, as_of=as_of, since=since))
-        for feature, texts in self.texts.items():
-            position = table.column_names.index(feature)
-            table = table.set_column(position, feature, pc.take(texts, table.column(position)))
-        return table
+        if self.categories is None:
+            return table
+        position = table.column_names.index("top_category")
+        return table.set_column(position, "top_category", pc.take(self.categories, table.column(position)))
 
     def __enter__(self) -> Features:
         return self
