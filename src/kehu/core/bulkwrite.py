@@ -3,18 +3,24 @@
 `QuerySet.bulk_create` runs every value through the field's whole preparation chain and builds the SQL per
 batch; for an import of a million customers (six rows each) that was most of the time. `RowWriter` chooses
 each column's preparation once — the value as it is for text, numbers and keys; the database adapter for
-dates, decimals and UUIDs; the field itself where it does real work (encryption, JSON) — then writes with
-`executemany`, or a multi-row `INSERT … RETURNING id` when the caller needs the new ids. What is stored is
-exactly what `bulk_create` would store: the tests compare the two.
+dates, decimals and UUIDs; the field itself where it does real work (encryption, JSON) — then writes on
+SQLite with `executemany`, or a multi-row `INSERT … RETURNING id` when the caller needs the new ids, and on
+PostgreSQL with `COPY` (ids drawn from the sequence first when the caller needs them). What is stored is exactly what
+`bulk_create` would store: the tests compare the two.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
+
+from kehu.core.fields import EncryptedTextField
 
 # SQLite allows 32,766 bound values per statement, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -30,22 +36,24 @@ _PLAIN = (
 )
 
 
-def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    """How one column's Python value becomes what the database driver receives."""
-    ops = connection.ops
-    if isinstance(field, models.ForeignKey):
-        return lambda value: value
+def _preparer(field: models.Field[Any, Any], database: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+    """How one column's Python value becomes what the database driver receives; None when it goes as it is."""
+    ops = database.ops
+    if isinstance(field, models.ForeignKey) or type(field) in _PLAIN:
+        return None
+    if isinstance(field, EncryptedTextField):
+        return field.sealer()  # the keys and settings of this moment, read once
     if isinstance(field, models.DateTimeField):
         return ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):
         return ops.adapt_datefield_value
     if isinstance(field, models.UUIDField):
-        return lambda value: field.get_db_prep_value(value, connection)
-    if isinstance(field, models.DecimalField):
-        return lambda value: field.get_db_prep_save(value, connection)
-    if type(field) in _PLAIN:
-        return lambda value: value
-    return lambda value: field.get_db_prep_save(value, connection)  # encrypted text, JSON, anything else
+        return lambda value: field.get_db_prep_value(value, database)
+    return lambda value: field.get_db_prep_save(value, database)  # decimals, JSON and anything else
+
+
+def _stamped(now: Any, stamp: Any, prepare: Callable[[Any], Any], value: Any) -> Any:
+    return stamp if value is now else prepare(value)
 
 
 class RowWriter:
@@ -56,54 +64,98 @@ class RowWriter:
         self.table = model._meta.db_table
         self.fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
         self.columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        self.prepare = [_preparer(f) for f in self.fields]
+        names = [f.attname for f in self.fields]
+        getter = operator.itemgetter(*names)
+        self.values_of: Callable[[dict[str, Any]], Any] = getter if len(names) > 1 else lambda d: (getter(d),)
         self.always_stamped = [f.attname for f in self.fields if getattr(f, "auto_now", False)]
         self.stamped_once = [f.attname for f in self.fields if getattr(f, "auto_now_add", False)]
 
-    def rows(self, objects: Sequence[models.Model]) -> list[tuple[Any, ...]]:
+    def _column_preparers(self, now: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        """Each column needing preparation with its function for this call (`now` adapted once)."""
+        database = connections[DEFAULT_DB_ALIAS]
+        preparers: list[tuple[int, Callable[[Any], Any]]] = []
+        for position, field in enumerate(self.fields):
+            prepare = _preparer(field, database)
+            if prepare is None:
+                continue
+            if isinstance(field, models.DateTimeField):
+                prepare = partial(_stamped, now, prepare(now), prepare)
+            preparers.append((position, prepare))
+        return preparers
+
+    def rows(self, objects: Sequence[models.Model]) -> list[list[Any]]:
         now = timezone.now()
-        names = [f.attname for f in self.fields]
+        preparers = self._column_preparers(now)
+        values_of = self.values_of
         rows = []
         for instance in objects:
-            for name in self.always_stamped:
-                setattr(instance, name, now)
-            for name in self.stamped_once:
-                if getattr(instance, name) is None:
-                    setattr(instance, name, now)
             values = instance.__dict__
-            rows.append(tuple(prepare(values[name]) for prepare, name in zip(self.prepare, names, strict=True)))
+            for name in self.always_stamped:
+                values[name] = now
+            for name in self.stamped_once:
+                if values[name] is None:
+                    values[name] = now
+            row = list(values_of(values))
+            for position, prepare in preparers:
+                value = row[position]
+                if value is not None:
+                    row[position] = prepare(value)
+            rows.append(row)
         return rows
+
+    def _copy(self, rows: list[list[Any]], columns: str) -> None:
+        """PostgreSQL: `COPY`, whose rows psycopg writes in C; a query of thousands of values would be quoted
+        value by value in Python first (Django binds parameters on the client)."""
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def insert(self, objects: Sequence[models.Model]) -> None:
         """Insert the instances; their ids are not read back."""
         if not objects:
             return
+        rows = self.rows(objects)
+        if connection.vendor == "postgresql":
+            self._copy(rows, self.columns)
+            return
         marks = ", ".join(["%s"] * len(self.fields))
-        sql = f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})"  # noqa: S608 - names from the model
         with connection.cursor() as cursor:
-            cursor.executemany(sql, self.rows(objects))
+            cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})", rows)  # noqa: S608
 
     def insert_returning_ids(self, objects: Sequence[models.Model]) -> None:
-        """Insert the instances and set their primary keys (multi-row INSERT … RETURNING, in order)."""
+        """Insert the instances and set their primary keys, in order."""
         if not objects:
             return
         rows = self.rows(objects)
         pk = self.model._meta.pk
         assert pk is not None
-        per_statement = max(1, MAX_PARAMETERS // len(self.fields))
-        row_marks = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                sql = (
-                    f"INSERT INTO {self.table} ({self.columns}) VALUES {', '.join([row_marks] * len(chunk))} "  # noqa: S608
-                    f"RETURNING {connection.ops.quote_name(pk.column)}"
+        name = connection.ops.quote_name(pk.column)
+        if connection.vendor == "postgresql":
+            # The ids are drawn from the column's sequence first, then the rows are copied with them.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [self.table, pk.column, len(rows)],
                 )
-                cursor.execute(sql, [value for row in chunk for value in row])
-                for instance, (new_id,) in zip(objects[start : start + len(chunk)], cursor.fetchall(), strict=True):
-                    setattr(instance, pk.attname, new_id)
-                    instance._state.adding = False
-                    instance._state.db = connection.alias
+                ids = [new_id for (new_id,) in cursor.fetchall()]
+            self._copy([[new_id, *row] for new_id, row in zip(ids, rows, strict=True)], f"{name}, {self.columns}")
+        else:
+            per_statement = max(1, MAX_PARAMETERS // len(self.fields))
+            row_marks = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            ids = []
+            with connection.cursor() as cursor:
+                for start in range(0, len(rows), per_statement):
+                    chunk = rows[start : start + per_statement]
+                    cursor.execute(
+                        f"INSERT INTO {self.table} ({self.columns}) VALUES "  # noqa: S608
+                        f"{', '.join([row_marks] * len(chunk))} RETURNING {name}",
+                        [value for row in chunk for value in row],
+                    )
+                    ids += [new_id for (new_id,) in cursor.fetchall()]
+        for instance, new_id in zip(objects, ids, strict=True):
+            setattr(instance, pk.attname, new_id)
+            instance._state.adding = False
+            instance._state.db = connection.alias
 
 
 _writers: dict[tuple[str, type[models.Model], bool], RowWriter] = {}

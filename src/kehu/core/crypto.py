@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO
@@ -132,16 +133,31 @@ def blind_index(keyring: Keyring, domain: str, value: str) -> str:
     return _blind(keyring.index_key, domain, value)
 
 
+def blind_indexes(keyring: Keyring, domain: str, values: Iterable[str]) -> list[str]:
+    """`blind_index` of many values of one domain (a phone's search tokens): the domain is hashed in once."""
+    keyed = _keyed_domain(keyring.index_key, domain)
+    keyed = getattr(keyed, "_hmac", keyed)  # the C object inside, when there is one: a third of the time
+    indexes = []
+    for value in values:
+        each = keyed.copy()
+        each.update(value.encode())
+        indexes.append(each.hexdigest()[:32])
+    return indexes
+
+
 @lru_cache(maxsize=65536)
 def _blind(index_key: bytes, domain: str, value: str) -> str:
-    keyed = _keyed_hmac(index_key).copy()  # the key's inner and outer pads are computed once per key
-    keyed.update(f"{domain}\x00{value}".encode())
+    keyed = _keyed_domain(index_key, domain).copy()
+    keyed.update(value.encode())
     return keyed.hexdigest()[:32]
 
 
-@lru_cache(maxsize=8)
-def _keyed_hmac(index_key: bytes) -> hmac.HMAC:
-    return hmac.new(index_key, digestmod=hashlib.sha256)
+@lru_cache(maxsize=64)
+def _keyed_domain(index_key: bytes, domain: str) -> hmac.HMAC:
+    """The HMAC with the key's pads and `domain\\x00` already absorbed: each value only adds its own bytes."""
+    keyed = hmac.new(index_key, digestmod=hashlib.sha256)
+    keyed.update(f"{domain}\x00".encode())
+    return keyed
 
 
 # ---- files (backups) ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import models
 from django.utils.translation import gettext
@@ -43,16 +44,26 @@ def length_errors(instance: models.Model, prefix: str = "") -> list[FieldError]:
     Encrypted fields declare the length of the plain value, so they are checked the same way.
     """
     errors: list[FieldError] = []
-    for field in instance._meta.concrete_fields:
-        limit = getattr(field, "max_length", None)
-        value = getattr(instance, field.attname, None)
-        if limit and isinstance(value, str) and len(value) > limit:
+    values = instance.__dict__
+    for attname, name, limit in _limited(type(instance)):
+        value = values.get(attname)
+        if isinstance(value, str) and len(value) > limit:
             reason = gettext("is %(length)d characters long; at most %(limit)d are allowed") % {
                 "length": len(value),
                 "limit": limit,
             }
-            errors.append(FieldError(f"{prefix}{field.name}", reason))
+            errors.append(FieldError(f"{prefix}{name}", reason))
     return errors
+
+
+@cache
+def _limited(model: type[models.Model]) -> list[tuple[str, str, int]]:
+    """(attribute, field name, max_length) of a model's columns that have a maximum length."""
+    return [
+        (field.attname, field.name, limit)
+        for field in model._meta.concrete_fields
+        if (limit := getattr(field, "max_length", None))
+    ]
 
 
 class NotFoundError(Exception):

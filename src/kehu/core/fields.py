@@ -9,6 +9,7 @@ ciphertext and find nothing, so encrypted values are looked up by their blind in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
@@ -16,29 +17,49 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 
-from kehu.core.crypto import Keyring, blind_index, decrypt, encrypt, is_encrypted
+from kehu.core.crypto import Keyring, blind_index, blind_indexes, decrypt, encrypt, is_encrypted
 
-_keyring: tuple[object, object, Keyring] | None = None
+_keyring: Keyring | None = None
+_encrypted_groups: frozenset[str] | None = None
+
+
+@receiver(setting_changed)
+def _forget_settings(*, setting: str, **_kwargs: Any) -> None:
+    """Tests override the keys and groups: build them again from the new settings."""
+    global _keyring, _encrypted_groups
+    if setting in ("KEHU_ENCRYPTION_KEYS", "KEHU_BLIND_INDEX_KEY"):
+        _keyring = None
+    elif setting == "KEHU_ENCRYPTED_FIELDS":
+        _encrypted_groups = None
 
 
 def keyring() -> Keyring:
-    """The configured keys; built again only when the settings change (tests override them)."""
+    """The configured keys, built once (an import asks for them hundreds of thousands of times)."""
     global _keyring
-    keys, index_key = settings.KEHU_ENCRYPTION_KEYS, settings.KEHU_BLIND_INDEX_KEY
-    cached = _keyring
-    if cached is None or cached[0] is not keys or cached[1] is not index_key:
-        cached = _keyring = (keys, index_key, Keyring(keys=keys, index_key=index_key))
-    return cached[2]
+    if _keyring is None:
+        _keyring = Keyring(keys=settings.KEHU_ENCRYPTION_KEYS, index_key=settings.KEHU_BLIND_INDEX_KEY)
+    return _keyring
 
 
 def group_encrypted(group: str) -> bool:
-    return group in settings.KEHU_ENCRYPTED_FIELDS
+    global _encrypted_groups
+    if _encrypted_groups is None:
+        _encrypted_groups = frozenset(settings.KEHU_ENCRYPTED_FIELDS)
+    return group in _encrypted_groups
 
 
 def index_of(domain: str, value: str) -> str:
     """The blind index of a normalised value; empty for an empty value."""
     return blind_index(keyring(), domain, value) if value else ""
+
+
+def indexes_of(domain: str, values: Sequence[str]) -> list[str]:
+    """`index_of` for many values of one domain."""
+    found = iter(blind_indexes(keyring(), domain, [value for value in values if value]))
+    return [next(found) if value else "" for value in values]
 
 
 def field_context(model: type[models.Model], column: str) -> str:
@@ -48,11 +69,20 @@ def field_context(model: type[models.Model], column: str) -> str:
 
 def protect(group: str, plaintext: str, *, context: str) -> str:
     """What to store for `plaintext`: ciphertext when the group is encrypted (or the text could pass for one)."""
-    if not plaintext:
+    return protector(group, context=context)(plaintext)
+
+
+def protector(group: str, *, context: str) -> Callable[[str], str]:
+    """`protect` for many values of one column: the keys and settings are read once."""
+    ring = keyring()
+    encrypted = group_encrypted(group)
+
+    def seal(plaintext: str) -> str:
+        if plaintext and (encrypted or is_encrypted(plaintext)):
+            return encrypt(ring, plaintext, context=context)
         return plaintext
-    if group_encrypted(group) or is_encrypted(plaintext):
-        return encrypt(keyring(), plaintext, context=context)
-    return plaintext
+
+    return seal
 
 
 def unprotect(stored: str, *, context: str) -> str:
@@ -81,10 +111,18 @@ class EncryptedTextField(models.TextField):
         return self.to_python(unprotect(value, context=self.context))
 
     def get_db_prep_save(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
-        prepared = self.get_prep_value(value)
-        if prepared is None:
-            return None
-        return protect(self.group, str(prepared), context=self.context)
+        return self.sealer()(value)
+
+    def sealer(self) -> Callable[[Any], str | None]:
+        """`get_db_prep_save` for many values: the keys and settings are read once (kehu.core.bulkwrite)."""
+        seal = protector(self.group, context=self.context)
+        prepare = self.get_prep_value
+
+        def save(value: Any) -> str | None:
+            prepared = prepare(value)
+            return None if prepared is None else seal(str(prepared))
+
+        return save
 
 
 class EncryptedDateField(EncryptedTextField):

@@ -22,11 +22,11 @@ blind tokens as alternatives, so one query finds values indexed either way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kehu.core.chinese import half_width, has_han, pinyin_initials, pinyin_readings, to_simplified
-from kehu.core.fields import group_encrypted, index_of
+from kehu.core.fields import group_encrypted, index_of, indexes_of
 
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -84,6 +84,11 @@ def blind_token(kind: str, text: str) -> str:
     return "h" + index_of(f"search:{kind}", text)[:20]
 
 
+def blind_tokens(kind: str, texts: Sequence[str]) -> list[str]:
+    """`blind_token` of many texts of one kind."""
+    return ["h" + index[:20] for index in indexes_of(f"search:{kind}", texts)]
+
+
 def phone_tokens(e164: str, *, blinded: bool = False) -> set[str]:
     """Tokens for a phone in E.164 form: full digits, national digits, and the national digits reversed."""
     digits = e164.lstrip("+")
@@ -93,7 +98,7 @@ def phone_tokens(e164: str, *, blinded: bool = False) -> set[str]:
     parts = {digits, national}
     for length in range(_MIN_SUFFIX_DIGITS, len(national)):
         parts.update((national[:length], national[-length:]))
-    return {blind_token("d", part) for part in parts}
+    return set(blind_tokens("d", list(parts)))
 
 
 def email_tokens(email: str, *, blinded: bool = False) -> set[str]:
