@@ -10,7 +10,7 @@ from django.db import connection, models
 from django.test.utils import override_settings
 
 from kehu.accounts.models import User
-from kehu.core.bulkwrite import writer_for
+from kehu.core.bulkwrite import new_instance, writer_for
 from kehu.core.crypto import is_encrypted
 from kehu.customers.models import Address, ContactPoint, Customer
 
@@ -109,3 +109,30 @@ def test_row_writer_keeps_an_explicit_creation_time(alice: User) -> None:
     stored = dict(Customer.objects.filter(pk__in=[c.pk for c in customers]).values_list("pk", "created_at"))
     assert stored[customers[0].pk] == moment
     assert stored[customers[1].pk] > moment
+
+
+def test_new_instance_is_the_model_built_the_usual_way(alice: User) -> None:
+    from kehu.audit.models import AuditRecord
+
+    customer = Customer(owner=alice, display_name="张三")
+    cases: list[tuple[type[models.Model], dict[str, Any]]] = [
+        (Customer, {"owner": alice, "team_id": alice.team_id, "display_name": "张三", "birthday": dt.date(1990, 1, 2)}),
+        (ContactPoint, {"customer": customer, "kind": "mobile", "value": "+8613800138000", "is_primary": True}),
+        (Address, {"customer": customer, "province": "广东省", "raw": "深圳市南山区"}),
+        (AuditRecord, {"sequence": 7, "actor": alice, "fields": ["display_name"], "extra": {"row": 2}}),
+    ]
+    for model, values in cases:
+        usual, fast = model(**values), new_instance(model, **values)
+        made_anew = {f.attname for f in model._meta.concrete_fields if f.has_default() and callable(f.default)}
+        assert {k: v for k, v in fast.__dict__.items() if k not in {"_state", *made_anew}} == {
+            k: v for k, v in usual.__dict__.items() if k not in {"_state", *made_anew}
+        }, model
+        assert fast._state.adding
+        assert fast._state.db is None
+        assert fast._state.fields_cache == usual._state.fields_cache
+        for name in made_anew - set(values):  # a fresh uuid4, dict or list for each instance, as the model makes them
+            assert type(getattr(fast, name)) is type(getattr(usual, name))
+            assert getattr(fast, name) is not getattr(new_instance(model, **values), name)
+    assert new_instance(ContactPoint, customer=customer).customer is customer
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nonsense'"):
+        new_instance(Customer, nonsense=1)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from kehu.accounts.models import User
 from kehu.audit.context import current_context
 from kehu.audit.models import AuditChainHead, AuditEvent, AuditRecord
-from kehu.core.bulkwrite import writer_for
+from kehu.core.bulkwrite import new_instance, writer_for
 
 GENESIS_HASH = "0" * 64
 
@@ -78,7 +78,8 @@ def audit_record_many(*, actor: User | None, entries: Sequence[AuditEntry]) -> l
     previous_hash, sequence = head.last_hash, head.last_sequence
     for entry in entries:
         sequence += 1
-        record = AuditRecord(
+        record = new_instance(
+            AuditRecord,
             sequence=sequence,
             occurred_at=now,
             event=entry.event,

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Any
+from dataclasses import dataclass
+from functools import cache, partial
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from kehu.core.fields import EncryptedTextField
+
+M = TypeVar("M", bound=models.Model)
 
 # SQLite allows 32,766 bound values per statement, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -167,3 +172,49 @@ def writer_for(model: type[models.Model], *, with_id: bool = False) -> RowWriter
     if key not in _writers:
         _writers[key] = RowWriter(model, with_id=with_id)
     return _writers[key]
+
+
+@dataclass(frozen=True)
+class _Blueprint:
+    defaults: dict[str, Any]  # attname → a default that is a plain value
+    made: list[tuple[str, Callable[[], Any]]]  # attname → a default made anew for each instance (uuid4, dict)
+    relations: dict[str, str]  # a relation's name → its attname ("customer" → "customer_id")
+    attnames: frozenset[str]
+
+
+@cache
+def _blueprint(model: type[models.Model]) -> _Blueprint:
+    defaults: dict[str, Any] = {}
+    made: list[tuple[str, Callable[[], Any]]] = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            made.append((field.attname, field.default))
+        else:
+            defaults[field.attname] = field.get_default()
+    relations = {f.name: f.attname for f in model._meta.concrete_fields if f.is_relation}
+    return _Blueprint(defaults, made, relations, frozenset(f.attname for f in model._meta.concrete_fields))
+
+
+def new_instance(model: type[M], /, **values: Any) -> M:
+    """`model(**values)` for the many instances an import builds, several times faster: the defaults are taken
+    from a blueprint made once per model instead of asking every field. Takes column attributes and relations
+    by name (`customer=…`), as the model does; a model with init signal receivers is built the usual way."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model(**values)
+    blueprint = _blueprint(model)
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    attributes = instance.__dict__
+    attributes.update(blueprint.defaults)
+    for attname, make in blueprint.made:
+        attributes[attname] = make()
+    for name, value in values.items():
+        column = blueprint.relations.get(name)
+        if column is not None:
+            attributes[column] = None if value is None else value.pk
+            instance._state.fields_cache[name] = value
+        elif name in blueprint.attnames:
+            attributes[name] = value
+        else:
+            raise TypeError(f"{model.__name__}() got an unexpected keyword argument {name!r}")
+    return instance

@@ -21,7 +21,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
-from kehu.core.bulkwrite import writer_for
+from kehu.core.bulkwrite import new_instance, writer_for
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.customers.custom_fields import active_definitions, attributes_clean
 from kehu.customers.models import Address, ContactKind, ContactPoint, Customer, Tag
@@ -92,7 +92,7 @@ class _Built:
 
 def _build(actor: User, row: ImportRow, definitions: Mapping[str, Any], import_batch: str) -> _Built:
     """A new customer from a row, validated as `customer_create` does; raises with every problem of the row."""
-    customer = Customer(owner=actor, team_id=actor.team_id, **_clean_scalars(row.values))
+    customer = new_instance(Customer, owner=actor, team_id=actor.team_id, **_clean_scalars(row.values))
     customer.import_batch = import_batch
     points: list[ContactPoint] = []
     places: list[Address] = []

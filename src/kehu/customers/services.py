@@ -18,6 +18,7 @@ from kehu.accounts.roles import Action, ObjectType, Role, Scope, role_scope
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record, audit_record_many
 from kehu.core.address import ParsedAddress, parse_address
+from kehu.core.bulkwrite import new_instance
 from kehu.core.changes import apply_changes
 from kehu.core.errors import FieldError, ServiceValidationError, length_errors, one_of
 from kehu.core.fields import index_of
@@ -312,7 +313,8 @@ def _contact_point_build(customer: Customer, index: int | None, item: ContactPoi
         value = contact_value_normalize(item.kind, item.value)
     except NormalisationError as error:
         raise ServiceValidationError.single(f"{prefix}value", str(error)) from None
-    point = ContactPoint(
+    point = new_instance(
+        ContactPoint,
         customer=customer,
         kind=item.kind,
         raw_value=item.value.strip(),
@@ -354,8 +356,8 @@ def _address_build(customer: Customer, index: int | None, item: AddressInput) ->
         and not (len(parts["postal_code"]) == 6 and parts["postal_code"].isdigit())
     ):
         raise ServiceValidationError.single(f"{prefix}postal_code", gettext("a Chinese postal code has 6 digits"))
-    address = Address(
-        customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts
+    address = new_instance(
+        Address, customer=customer, label=item.label.strip(), raw=item.raw.strip(), is_primary=item.is_primary, **parts
     )
     errors = length_errors(address, prefix)
     if errors:

@@ -11,8 +11,10 @@ import would do, exactly, including duplicates inside the file.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -109,6 +111,33 @@ def _run(
     rows: Iterator[tuple[int, list[Any]]],
     group: int | None = None,
 ) -> dict[str, Any]:
+    dry_run = bool(job.params.get("dry_run"))
+    with _fewer_collections():
+        _run_batches(job, context, upload, plan, rows, group)
+    return {**{name: job.counts.get(name, 0) for name in COUNT_NAMES}, "dry_run": dry_run}
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cycle collector runs every 700 new objects; an import makes millions that live for one batch,
+    and the collector took a tenth of its time. Every 50,000 is enough to keep memory flat."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _run_batches(
+    job: Job,
+    context: JobContext,
+    upload: Upload,
+    plan: RowPlan,
+    rows: Iterator[tuple[int, list[Any]]],
+    group: int | None,
+) -> None:
+    """Import the rows batch by batch, each committed with its checkpoint."""
     params = job.params
     import_type = params.get("import_type", "customers")
     dry_run = bool(params.get("dry_run"))
@@ -140,7 +169,6 @@ def _run(
                 _("stopped at row %(row)s (%(column)s: %(reason)s); the rows before it were imported")
                 % {"row": stopped, "column": issue.column if issue else "", "reason": issue.message if issue else ""}
             )
-    return {**{name: job.counts.get(name, 0) for name in COUNT_NAMES}, "dry_run": dry_run}
 
 
 Writer = Callable[[list[Any]], list[ImportOutcome]]
