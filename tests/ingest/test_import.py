@@ -25,6 +25,13 @@ from tests.fixtures.make_import_fixtures import BROKEN
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, params=["here", "second process"])
+def _prepared_where(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the rows prepared in the job's process and in a second one (large imports)."""
+    if request.param == "second process":
+        monkeypatch.setattr("kehu.ingest.runner.PARALLEL_FROM", 0)
+
+
 def run_import(user: User, path: Path, mapping: dict[str, str] | None = None, **options: Any) -> Job:
     """Upload and import a file as the page does, running the job here instead of in the worker."""
     with path.open("rb") as source:

@@ -63,6 +63,12 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Any]]:
             db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux: /proc)."""
+    found = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for path in found for child in path.read_text().split()]
+
+
 def test_a_killed_worker_resumes_and_imports_every_row_once(tmp_path: Path, database: tuple[str, Any]) -> None:
     url, query = database
     env = {
@@ -103,9 +109,16 @@ def test_a_killed_worker_resumes_and_imports_every_row_once(tmp_path: Path, data
             assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
             time.sleep(0.05)
         assert done >= KILL_AFTER, "the import did not get going"
+        helpers = _children(worker.pid)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
+    # A file this size is prepared in a second process; it ends with the worker instead of waiting forever.
+    assert len(helpers) == 1 or not Path("/proc/self/task").exists()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in helpers), "the second process outlived its worker"
     state, done, attempts = query("SELECT state, progress_done, attempts FROM core_job")
     customers = query("SELECT COUNT(*) FROM customers_customer")[0]
     assert state == "running"  # killed: nobody marked it finished

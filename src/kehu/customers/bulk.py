@@ -1,6 +1,7 @@
 """Writes of many customers at once, for imports: the same validation as `customer_create`, batched.
 
-A batch is validated row by row (each row's problems named by field), matched against existing customers on
+A batch is validated and built row by row (`customers_build`: each row's problems named by field; no database, so
+an import runs it in a second process while the first writes), matched against existing customers on
 exact keys — normalised phone or email (through their blind indexes), external id, ID number — and then
 written with a handful of queries: new customers, their contact points, addresses and tags in bulk, matched
 ones updated by the chosen policy, and one audit record per customer changed, all in the caller's transaction.
@@ -81,7 +82,7 @@ class ImportOutcome:
 
 
 @dataclass
-class _Built:
+class Built:
     row: ImportRow
     customer: Customer
     points: list[ContactPoint]
@@ -90,7 +91,7 @@ class _Built:
     keys: list[str]
 
 
-def _build(actor: User, row: ImportRow, definitions: Mapping[str, Any], import_batch: str) -> _Built:
+def _build(actor: User, row: ImportRow, definitions: Mapping[str, Any], import_batch: str) -> Built:
     """A new customer from a row, validated as `customer_create` does; raises with every problem of the row."""
     customer = new_instance(Customer, owner=actor, team_id=actor.team_id, **_clean_scalars(row.values))
     customer.import_batch = import_batch
@@ -131,10 +132,10 @@ def _build(actor: User, row: ImportRow, definitions: Mapping[str, Any], import_b
         for index in (external_id_index(customer.source_system, customer.external_id), customer.id_number_index)
         if index
     ]
-    return _Built(row=row, customer=customer, points=points, places=places, tags=list(dict.fromkeys(tags)), keys=keys)
+    return Built(row=row, customer=customer, points=points, places=places, tags=list(dict.fromkeys(tags)), keys=keys)
 
 
-def _existing_matches(built: Sequence[_Built]) -> dict[str, int]:
+def _existing_matches(built: Sequence[Built]) -> dict[str, int]:
     """Blind index → id of the existing customer holding it, for every key in the batch."""
     contact = [key for item in built for key in (p.value_index for p in item.points if p.kind in KEY_KINDS)]
     matches: dict[str, int] = {}
@@ -161,6 +162,23 @@ def _existing_matches(built: Sequence[_Built]) -> dict[str, int]:
     return {index: moved.get(customer_id, customer_id) for index, customer_id in matches.items()}
 
 
+def customers_build(
+    *, actor: User, rows: Sequence[ImportRow], import_batch: str, definitions: Mapping[str, Any]
+) -> list[Built | ImportOutcome]:
+    """Each row validated and built into a customer with its contact points, addresses and search document,
+    or refused with every problem of the row; no database access, so it may run in another process."""
+    built: list[Built | ImportOutcome] = []
+    for row in rows:
+        try:
+            item = _build(actor, row, definitions, import_batch)
+        except ServiceValidationError as error:
+            built.append(ImportOutcome(row.number, "failed", errors=error.errors))
+            continue
+        item.customer.search_document = document_for(item.customer, item.points)
+        built.append(item)
+    return built
+
+
 def customers_import_batch(
     *,
     actor: User,
@@ -168,6 +186,7 @@ def customers_import_batch(
     policy: str = MatchPolicy.FILL_BLANKS,
     import_batch: str = "",
     likely: str = LikelyPolicy.CREATE,
+    built: Sequence[Built | ImportOutcome] | None = None,
 ) -> list[ImportOutcome]:
     """Create or update a customer per row; returns each row's outcome in order. Runs in one transaction.
 
@@ -184,23 +203,19 @@ def customers_import_batch(
     from kehu.privacy.selectors import erased_indexes  # privacy builds on customers; the reverse is this one read
 
     with transaction.atomic():
-        definitions = active_definitions()
-        outcomes: dict[int, ImportOutcome] = {}
-        built: list[_Built] = []
-        for position, row in enumerate(rows):
-            try:
-                built.append(_build(actor, row, definitions, import_batch))
-            except ServiceValidationError as error:
-                outcomes[position] = ImportOutcome(row.number, "failed", errors=error.errors)
-        positions = {id(row): position for position, row in enumerate(rows)}
-        matches = _existing_matches(built)
-        erased = erased_indexes([key for item in built for key in _identifying(item)])
+        if built is None:
+            built = customers_build(actor=actor, rows=rows, import_batch=import_batch, definitions=active_definitions())
+        outcomes = {position: item for position, item in enumerate(built) if isinstance(item, ImportOutcome)}
+        positions = {id(item.row): position for position, item in enumerate(built) if isinstance(item, Built)}
+        valid = [item for item in built if isinstance(item, Built)]
+        matches = _existing_matches(valid)
+        erased = erased_indexes([key for item in valid for key in _identifying(item)])
         matched_ids = set(matches.values())
         changeable = set(_changeable(actor, matched_ids)) if matched_ids else set()
-        creating: list[_Built] = []
-        pending: dict[str, _Built] = {}  # key → row of this batch that will create its customer
-        updates: list[tuple[int, _Built]] = []
-        for item in built:
+        creating: list[Built] = []
+        pending: dict[str, Built] = {}  # key → row of this batch that will create its customer
+        updates: list[tuple[int, Built]] = []
+        for item in valid:
             position = positions[id(item.row)]
             found = {matches[key] for key in item.keys if key in matches}
             earlier = {id(pending[key]): pending[key] for key in item.keys if key in pending}
@@ -247,16 +262,16 @@ def customers_import_batch(
 
 def _likely(
     actor: User,
-    creating: list[_Built],
+    creating: list[Built],
     likely: str,
     positions: dict[int, int],
     outcomes: dict[int, ImportOutcome],
-    updates: list[tuple[int, _Built]],
-) -> list[_Built]:
+    updates: list[tuple[int, Built]],
+) -> list[Built]:
     """Rows about to create a customer that is probably one already there: linked to it or left out."""
     from kehu.dedup.check import Entered, likely_duplicates  # dedup builds on customers; this one read goes back
 
-    kept: list[_Built] = []
+    kept: list[Built] = []
     for item in creating:
         found = likely_duplicates(actor, Entered.of(item.customer, item.points, item.places))
         if not found:
@@ -281,7 +296,7 @@ def _likely(
     return kept
 
 
-def _identifying(item: _Built) -> list[str]:
+def _identifying(item: Built) -> list[str]:
     """What identifies the person (as `identifying_indexes`): every contact value, external id, ID number."""
     return [*(point.value_index for point in item.points), *item.keys]
 
@@ -292,7 +307,7 @@ def _changeable(actor: User, ids: Iterable[int]) -> list[int]:
     return list(customers_for_user(actor, Action.CHANGE).filter(id__in=list(ids)).values_list("id", flat=True))
 
 
-def _refused(item: _Built, reason: str) -> ImportOutcome:
+def _refused(item: Built, reason: str) -> ImportOutcome:
     field_name = "contact_points" if item.points else "external_id"
     return ImportOutcome(item.row.number, "failed", errors=[FieldError(field_name, reason)])
 
@@ -307,12 +322,11 @@ def _primaries(points: Sequence[ContactPoint], places: Sequence[Address]) -> Non
         place.is_primary = index == 0
 
 
-def _create(actor: User, creating: Sequence[_Built]) -> None:
+def _create(actor: User, creating: Sequence[Built]) -> None:
     if not creating:
         return
     for item in creating:
         _primaries(item.points, item.places)
-        item.customer.search_document = document_for(item.customer, item.points)
     writer_for(Customer).insert_returning_ids([item.customer for item in creating])
     points: list[ContactPoint] = []
     places: list[Address] = []
@@ -365,7 +379,7 @@ def _blank(value: Any) -> bool:
     return value in (None, "")
 
 
-def _update(actor: User, customer_id: int, item: _Built, policy: str) -> ImportOutcome:
+def _update(actor: User, customer_id: int, item: Built, policy: str) -> ImportOutcome:
     """Apply a row to the customer it matched, by policy; one audit record names what changed."""
     number = item.row.number
     if policy == MatchPolicy.SKIP:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -25,11 +27,13 @@ from django.utils.translation import override
 from kehu.core.errors import FieldError
 from kehu.core.jobs import JobContext, JobFailed
 from kehu.core.models import Job
-from kehu.customers.bulk import ImportOutcome, ImportRow, customers_import_batch
+from kehu.customers.bulk import Built, ImportOutcome, customers_import_batch
+from kehu.customers.custom_fields import active_definitions
 from kehu.ingest.files import FileProblem, table_open, text_of, upload_plain
 from kehu.ingest.mapping import mapping_check
 from kehu.ingest.models import ErrorPolicy, ImportedRange, ImportIssue, Upload
-from kehu.ingest.rows import RowPlan, addresses_parse, read_row, row_plan
+from kehu.ingest.prepare import PARALLEL_FROM, Prepared, Preparer
+from kehu.ingest.rows import RowPlan, row_plan
 
 BATCH = 1000
 COUNT_NAMES = ("created", "updated", "unchanged", "failed", "already_imported")
@@ -145,30 +149,62 @@ def _run_batches(
     ranges = [] if dry_run else _done_ranges(upload, import_type)
     resume_after = int(job.checkpoint.get("row", 0))
     done = job.progress_done
-    for batch in _batches(rows, int(params.get("batch_size", BATCH)), group):
-        context.check_cancelled()
-        fresh = [(number, record) for number, record in batch if number > resume_after]
-        if not fresh:
-            continue
-        already = [item for item in fresh if _covered(item[0], ranges)]
-        todo = [item for item in fresh if not _covered(item[0], ranges)]
-        with transaction.atomic():
-            counts = dict.fromkeys(COUNT_NAMES, 0)
-            counts["already_imported"] = len(already)
-            stopped = _import_batch(job, plan, todo, counts, dry_run=dry_run, stop=stop_on_error)
-            last = stopped - 1 if stopped else fresh[-1][0]
-            if todo and not dry_run and last >= todo[0][0]:
-                ImportedRange.objects.create(
-                    file_sha256=upload.sha256, import_type=import_type, first_row=todo[0][0], last_row=last, job=job
-                )
-            done += len(fresh) if not stopped else sum(1 for number, _ in fresh if number <= stopped)
-            context.commit(done=done, counts=counts, checkpoint={"row": stopped or fresh[-1][0]})
-        if stopped:
-            issue = ImportIssue.objects.filter(job=job, row_number=stopped).first()
-            raise ImportStopped(
-                _("stopped at row %(row)s (%(column)s: %(reason)s); the rows before it were imported")
-                % {"row": stopped, "column": issue.column if issue else "", "reason": issue.message if issue else ""}
+    customers = import_type == "customers"
+    left = (job.progress_total or 0) - done
+    options = {
+        "actor": job.created_by,
+        "import_batch": f"job:{job.public_id}",
+        "definitions": active_definitions() if customers else {},
+        "language": params.get("language") or "zh-hans",
+    }
+    ahead: deque[tuple[list[tuple[int, list[Any]]], list[tuple[int, list[Any]]], Future[Prepared] | None]] = deque()
+    with Preparer(parallel=customers and left >= PARALLEL_FROM) as preparer:
+        for batch in _batches(rows, int(params.get("batch_size", BATCH)), group):
+            fresh = [(number, record) for number, record in batch if number > resume_after]
+            if not fresh:
+                continue
+            todo = [item for item in fresh if not _covered(item[0], ranges)]
+            ahead.append((fresh, todo, preparer.submit(plan, todo, **options) if customers else None))
+            if len(ahead) > 1:  # the next batch is being prepared while this one is written
+                done = _write_prepared(job, context, upload, plan, *ahead.popleft(), done, dry_run, stop_on_error)
+        while ahead:
+            done = _write_prepared(job, context, upload, plan, *ahead.popleft(), done, dry_run, stop_on_error)
+
+
+def _write_prepared(
+    job: Job,
+    context: JobContext,
+    upload: Upload,
+    plan: RowPlan,
+    fresh: list[tuple[int, list[Any]]],
+    todo: list[tuple[int, list[Any]]],
+    prepared: Future[Prepared] | None,
+    done: int,
+    dry_run: bool,
+    stop_on_error: bool,
+) -> int:
+    """Write one batch with its checkpoint, in one transaction; returns the rows done."""
+    import_type = job.params.get("import_type", "customers")
+    context.check_cancelled()
+    with transaction.atomic():
+        counts = dict.fromkeys(COUNT_NAMES, 0)
+        counts["already_imported"] = len(fresh) - len(todo)
+        ready = prepared.result() if prepared is not None else None
+        stopped = _import_batch(job, plan, todo, ready, counts, dry_run=dry_run, stop=stop_on_error)
+        last = stopped - 1 if stopped else fresh[-1][0]
+        if todo and not dry_run and last >= todo[0][0]:
+            ImportedRange.objects.create(
+                file_sha256=upload.sha256, import_type=import_type, first_row=todo[0][0], last_row=last, job=job
             )
+        done += len(fresh) if not stopped else sum(1 for number, _ in fresh if number <= stopped)
+        context.commit(done=done, counts=counts, checkpoint={"row": stopped or fresh[-1][0]})
+    if stopped:
+        issue = ImportIssue.objects.filter(job=job, row_number=stopped).first()
+        raise ImportStopped(
+            _("stopped at row %(row)s (%(column)s: %(reason)s); the rows before it were imported")
+            % {"row": stopped, "column": issue.column if issue else "", "reason": issue.message if issue else ""}
+        )
+    return done
 
 
 Writer = Callable[[list[Any]], list[ImportOutcome]]
@@ -178,28 +214,20 @@ def _import_batch(
     job: Job,
     plan: RowPlan,
     todo: list[tuple[int, list[Any]]],
+    prepared: Prepared | None,
     counts: dict[str, int],
     *,
     dry_run: bool,
     stop: bool,
 ) -> int | None:
-    """Import one batch; returns the number of the row it stopped at (stop on error), else None."""
+    """Import one batch (customers come prepared); returns the number of the row it stopped at (stop on error),
+    else None."""
     records = dict(todo)
     failures: dict[int, list[FieldError]] = {}
-    if job.params.get("import_type", "customers") == "customers":
-        point_columns: dict[int, list[str]] = {}
-        read: list[tuple[ImportRow, list[FieldError]]] = []
-        for number, record in todo:
-            row, problems, columns = read_row(plan, number, record)
-            point_columns[number] = columns
-            read.append((row, problems))
-        addresses_parse(plan, read)
-        rows: list[Any] = []
-        for row, problems in read:
-            if problems:
-                failures[row.number] = problems
-            else:
-                rows.append(row)
+    if prepared is not None:
+        failures = dict(prepared.failures)
+        rows: list[Any] = prepared.rows
+        point_columns = prepared.point_columns
 
         def number_of(row: Any) -> int:
             return int(row.number)
@@ -207,7 +235,7 @@ def _import_batch(
         def column_of(number: int, field_name: str) -> str:
             return plan.column_of(field_name, point_columns[number])
 
-        write = _customers_writer(job)
+        write = _customers_writer(job, dict(zip((row.number for row in rows), prepared.built, strict=True)))
     else:
         from kehu.ingest.records import read_values
 
@@ -292,14 +320,19 @@ def _in_savepoint(write: Writer, rows: list[Any], *, keep: bool, stop: bool) -> 
     return outcomes
 
 
-def _customers_writer(job: Job) -> Writer:
+def _customers_writer(job: Job, built: dict[int, Built | ImportOutcome]) -> Writer:
+    """Writes customer rows with what was built for them; a second pass (stopping at a refused row, after the
+    first was rolled back) builds its rows again rather than reuse instances the first pass changed."""
+
     def write(rows: list[Any]) -> list[ImportOutcome]:
+        ready = [built.pop(row.number, None) for row in rows]
         return customers_import_batch(
             actor=job.created_by,  # type: ignore[arg-type]
             rows=rows,
             policy=job.params.get("policy", "fill_blanks"),
             import_batch=f"job:{job.public_id}",
             likely=job.params.get("duplicates", "create"),
+            built=None if None in ready else ready,  # type: ignore[arg-type]
         )
 
     return write
