@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -157,39 +158,48 @@ def _run_batches(
         "definitions": active_definitions() if customers else {},
         "language": params.get("language") or "zh-hans",
     }
-    ahead: deque[tuple[list[tuple[int, list[Any]]], list[tuple[int, list[Any]]], Future[Prepared] | None]] = deque()
+    ahead: deque[_Pending] = deque()
     with Preparer(parallel=customers and left >= PARALLEL_FROM) as preparer:
         for batch in _batches(rows, int(params.get("batch_size", BATCH)), group):
             fresh = [(number, record) for number, record in batch if number > resume_after]
             if not fresh:
                 continue
             todo = [item for item in fresh if not _covered(item[0], ranges)]
-            ahead.append((fresh, todo, preparer.submit(plan, todo, **options) if customers else None))
+            ahead.append(_Pending(fresh, todo, preparer.submit(plan, todo, **options) if customers else None))
             if len(ahead) > 1:  # the next batch is being prepared while this one is written
-                done = _write_prepared(job, context, upload, plan, *ahead.popleft(), done, dry_run, stop_on_error)
+                done = _write_pending(job, context, upload, plan, ahead.popleft(), done, dry_run, stop_on_error)
         while ahead:
-            done = _write_prepared(job, context, upload, plan, *ahead.popleft(), done, dry_run, stop_on_error)
+            done = _write_pending(job, context, upload, plan, ahead.popleft(), done, dry_run, stop_on_error)
 
 
-def _write_prepared(
+@dataclass
+class _Pending:
+    """A batch read from the file: its rows after the checkpoint, those not imported before, and (customers)
+    their preparation under way."""
+
+    fresh: list[tuple[int, list[Any]]]
+    todo: list[tuple[int, list[Any]]]
+    prepared: Future[Prepared] | None
+
+
+def _write_pending(
     job: Job,
     context: JobContext,
     upload: Upload,
     plan: RowPlan,
-    fresh: list[tuple[int, list[Any]]],
-    todo: list[tuple[int, list[Any]]],
-    prepared: Future[Prepared] | None,
+    pending: _Pending,
     done: int,
     dry_run: bool,
     stop_on_error: bool,
 ) -> int:
     """Write one batch with its checkpoint, in one transaction; returns the rows done."""
     import_type = job.params.get("import_type", "customers")
+    fresh, todo = pending.fresh, pending.todo
     context.check_cancelled()
+    ready = pending.prepared.result() if pending.prepared is not None else None
     with transaction.atomic():
         counts = dict.fromkeys(COUNT_NAMES, 0)
         counts["already_imported"] = len(fresh) - len(todo)
-        ready = prepared.result() if prepared is not None else None
         stopped = _import_batch(job, plan, todo, ready, counts, dry_run=dry_run, stop=stop_on_error)
         last = stopped - 1 if stopped else fresh[-1][0]
         if todo and not dry_run and last >= todo[0][0]:
