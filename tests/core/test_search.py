@@ -98,3 +98,20 @@ def test_encrypted_contacts_query_with_blind_alternatives() -> None:
     assert parse_query("zs") == [QueryTerm(("zs", blind_token("e", "zs")))]
     # blind tokens hold only what every index accepts
     assert re.fullmatch(r"h[0-9a-f]{20}", blind_token("d", "5678"))
+
+
+def test_blind_indexes_of_many_values_are_each_values_blind_index() -> None:
+    """The batched form (the domain hashed in once, a phone's 21 tokens) gives what one value at a time gives,
+    which is HMAC-SHA256(key, domain ‖ 0 ‖ value) cut to 128 bits."""
+    import hashlib
+    import hmac
+
+    from kehu.core.crypto import Keyring, blind_index, blind_indexes
+
+    ring = Keyring(keys=(("k1", bytes(32)),), index_key=b"\x07" * 32)
+    values = ["13812345678", "138", "5678", "王小明", ""]
+    batched = blind_indexes(ring, "search:d", values)
+    assert batched == [blind_index(ring, "search:d", value) for value in values]
+    expected = hmac.new(b"\x07" * 32, "search:d\x00王小明".encode(), hashlib.sha256).hexdigest()[:32]
+    assert batched[3] == expected
+    assert blind_indexes(ring, "search:e", values[:1]) != batched[:1]  # the domain is part of the hash

@@ -136,7 +136,7 @@ def blind_index(keyring: Keyring, domain: str, value: str) -> str:
 def blind_indexes(keyring: Keyring, domain: str, values: Iterable[str]) -> list[str]:
     """`blind_index` of many values of one domain (a phone's search tokens): the domain is hashed in once."""
     keyed = _keyed_domain(keyring.index_key, domain)
-    keyed = getattr(keyed, "_hmac", keyed)  # the C object inside, when there is one: a third of the time
+    keyed = getattr(keyed, "_hmac", None) or keyed  # the C object inside, when there is one: a third of the time
     indexes = []
     for value in values:
         each = keyed.copy()
