@@ -29,7 +29,8 @@ class CustomerScore(models.Model):
     # the signs behind it, most points first: [[sign, points, measured value], …]
     risk_reasons = models.JSONField(_("risk reasons"), default=list, blank=True)
     cluster = models.PositiveSmallIntegerField(_("cluster"), null=True, db_index=True)  # 0: the largest
-    # products to offer, best first: [[product id, score], …] (item-to-item, popularity where that has nothing)
+    # products to offer, best first: [[product id, score], …] (item-to-item or the learnt ranking, whichever
+    # found more on the last 90 days; popularity where that has nothing)
     recommendations = models.JSONField(_("recommended products"), default=list, blank=True)
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType, Role
 from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, cluster
 from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
-from kehu.analytics.crosssell import Evaluation, ItemToItem, Lines, association_rules, evaluate
+from kehu.analytics.crosssell import LEARNT, Evaluation, ItemToItem, LearntRanking, Lines, association_rules, evaluate
 from kehu.analytics.features import Features
 from kehu.analytics.kpis import cohorts, repeat_rate
 from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
@@ -165,7 +165,14 @@ def _orders_read(sql: str, columns: tuple[str, ...], as_of: dt.datetime) -> Any:
     from kehu.analytics.reader import read_arrow
 
     table = read_arrow(
-        sql, columns, {"placed_at": pa.timestamp("us", tz="UTC"), "total": pa.float64(), "category": pa.string()}
+        sql,
+        columns,
+        {
+            "placed_at": pa.timestamp("us", tz="UTC"),
+            "total": pa.float64(),
+            "unit_price": pa.float64(),
+            "category": pa.string(),
+        },
     )
     moment = pa.scalar(as_of.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us")).cast(
         pa.timestamp("us", tz="UTC")
@@ -195,10 +202,11 @@ def _order_lines(as_of: dt.datetime) -> Lines | None:
     from kehu.commerce.models import OrderStatus
 
     table = _orders_read(
-        "SELECT l.order_id, o.customer_id, o.placed_at, l.product_id, p.category FROM commerce_orderline l "  # noqa: S608
+        "SELECT l.order_id, o.customer_id, o.placed_at, l.product_id, p.category, "  # noqa: S608
+        "CAST(l.unit_price AS DOUBLE PRECISION) AS unit_price FROM commerce_orderline l "
         "JOIN commerce_order o ON o.id = l.order_id JOIN commerce_product p ON p.id = l.product_id "
         f"WHERE o.status <> '{OrderStatus.CANCELLED.value}'",  # the status is a constant of kehu's
-        ("order_id", "customer_id", "placed_at", "product_id", "category"),
+        ("order_id", "customer_id", "placed_at", "product_id", "category", "unit_price"),
         as_of,
     )
     if not table.num_rows:
@@ -209,6 +217,7 @@ def _order_lines(as_of: dt.datetime) -> Lines | None:
         days=_local_days(table.column("placed_at")),
         products=table.column("product_id").to_numpy(),
         categories=np.array(table.column("category").fill_null("").to_pylist(), dtype=np.str_),
+        prices=table.column("unit_price").to_numpy(zero_copy_only=False).astype(np.float64),
     )
 
 
@@ -216,10 +225,16 @@ def _cross_sell(
     lines: Lines, day: dt.date, customers: NDArray[np.int64]
 ) -> tuple[dict[int, list[list[float]]], list[BasketRule], Evaluation | None]:
     """Per customer the products to offer, the basket rules by product and by category (not yet tied to a job),
-    and how item-to-item recommendations did against popularity on the last 90 days."""
-    chosen, scores = ItemToItem(lines.customers, lines.products).recommend(customers, RECOMMENDATIONS)
+    and how item-to-item recommendations and the learnt ranking did against popularity on the last 90 days: the
+    lists offered are those of whichever of the two found more then."""
+    evaluation = evaluate(lines, day - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, RECOMMENDATIONS)
+    learnt = LearntRanking.fit(lines, day, HORIZON_DAYS) if evaluation and evaluation.chosen == LEARNT else None
+    if learnt is not None:
+        chosen, scores = learnt.recommend(customers, RECOMMENDATIONS)
+    else:
+        chosen, scores = ItemToItem(lines.customers, lines.products).recommend(customers, RECOMMENDATIONS)
     offers = {
-        int(customer): [[int(p), round(float(v), 4)] for p, v in zip(products, values, strict=True)]
+        int(customer): [[int(p), round(float(v), 4)] for p, v in zip(products, values, strict=True) if p >= 0]
         for customer, products, values in zip(customers, chosen, scores, strict=True)
     }
     rules = []
@@ -240,7 +255,6 @@ def _cross_sell(
                     baskets=rule.baskets,
                 )
             )
-    evaluation = evaluate(lines, day - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, RECOMMENDATIONS)
     return offers, rules, evaluation
 
 
@@ -662,6 +676,7 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
                 "customers": evaluation.customers,
                 "recall": {model: round(value, 4) for model, value in evaluation.recall.items()},
                 "hit_rate": {model: round(value, 4) for model, value in evaluation.hit_rate.items()},
+                "chosen": evaluation.chosen,
             }
             if evaluation
             else None,
