@@ -3,7 +3,7 @@
     python bench/bench_recommendations.py --customers 20000 --backends sqlite
 
 Loads the demo base (N customers, `--seed`) into a database of its own (`recommend`; `--skip-load` reuses it),
-then, as the analytics run does, fits item-to-item recommendations, the learnt ranking (on the four 90-day
+then, as the analytics run does, fits item-to-item recommendations, the learnt ranking (on the six 90-day
 horizons before) and popularity alone on the order lines up to 90 days before the demo's end and scores them
 on what each customer bought new in those 90 days: recall@10 (share of the new products that were on the list
 of ten), hit rate, and their ratios to popularity. Also times the fits and the lists for every customer, and the

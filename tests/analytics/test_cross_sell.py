@@ -170,7 +170,7 @@ def test_the_run_stores_rules_and_lists_for_every_customer() -> None:
     assert evaluation["customers"] == 44
     assert evaluation["recall"] == {
         ITEM_TO_ITEM: pytest.approx(0.2886, abs=1e-4),
-        LEARNT: pytest.approx(0.225, abs=1e-4),  # 300 customers are too few to learn from: it found less …
+        LEARNT: pytest.approx(0.2742, abs=1e-4),  # 300 customers are too few to learn from: it found less …
         POPULARITY: pytest.approx(0.2023, abs=1e-4),
     }
     assert evaluation["chosen"] == ITEM_TO_ITEM  # … so the lists offered are item-to-item's
