@@ -348,9 +348,7 @@ class LearntRanking:
         model = self.standing.model
         found, known = model._rows(customers)
         chosen, scores = model.recommend(customers, n)  # kept for customers without history
-        chosen = chosen.copy()
-        scores = np.full(scores.shape, np.nan)
-        scores[~known] = 0.0
+        scores = np.where(known[:, None], np.nan, scores)
         at_known = np.flatnonzero(known)
         for start in range(0, len(at_known), BATCH):
             part = at_known[start : start + BATCH]
