@@ -5,6 +5,7 @@ rules and lists on the demo base."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -23,8 +24,8 @@ from kehu.analytics.crosssell import (
 from kehu.analytics.models import BasketRule, CustomerScore
 from kehu.analytics.services import analytics_start
 from kehu.commerce.models import OrderLine
-from kehu.core.jobs import job_run
-from kehu.core.models import JobState
+from kehu.core.jobs import JobContext, job_run
+from kehu.core.models import Job, JobState
 from kehu.demo.generate import DEMO_END, demo_load
 from tests.conftest import make_user
 
@@ -203,3 +204,27 @@ def test_the_360_page_says_what_to_offer_next() -> None:
         together.append("的订单同时购买了" in html)  # bought together, as a sentence with its share and lift
     assert any(together)
     assert len(set(queries)) == 1, f"queries vary with what the customer bought: {queries}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cross_sell_step_keeps_the_heartbeat_fresh_between_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kehu.analytics import services
+
+    demo_load(customers=300, seed=1)
+    beats: list[tuple[str, object]] = []
+    original = services._phase
+
+    def recorded(context: JobContext, name: str, total: int | None = None) -> None:
+        original(context, name, total)
+        stored = Job.objects.values_list("heartbeat_at", flat=True).get(pk=context.job.pk)
+        beats.append((name, stored))
+
+    monkeypatch.setattr(services, "_phase", recorded)
+    job = job_run(analytics_start(actor=make_user("ana", Role.ANALYST), as_of=DEMO_END).pk)
+    assert job is not None
+    assert job.state == JobState.SUCCEEDED, job.error
+    # the step starts, then beats after the evaluation, after the learnt ranking's fit and after the lists: each
+    # beat stored a later heartbeat
+    cross_sell = [moment for name, moment in beats if name == "cross_sell"]
+    assert len(cross_sell) == 4
+    assert all(earlier < later for earlier, later in itertools.pairwise(cross_sell))

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -222,13 +223,16 @@ def _order_lines(as_of: dt.datetime) -> Lines | None:
 
 
 def _cross_sell(
-    lines: Lines, day: dt.date, customers: NDArray[np.int64]
+    lines: Lines, day: dt.date, customers: NDArray[np.int64], beat: Callable[[], None]
 ) -> tuple[dict[int, list[list[float]]], list[BasketRule], Evaluation | None]:
     """Per customer the products to offer, the basket rules by product and by category (not yet tied to a job),
     and how item-to-item recommendations and the learnt ranking did against popularity on the last 90 days: the
-    lists offered are those of whichever of the two found more then."""
+    lists offered are those of whichever of the two found more then. `beat` keeps the job's heartbeat fresh
+    between the parts (each takes a minute or two on a million customers)."""
     evaluation = evaluate(lines, day - dt.timedelta(days=HORIZON_DAYS), HORIZON_DAYS, RECOMMENDATIONS)
+    beat()
     learnt = LearntRanking.fit(lines, day, HORIZON_DAYS) if evaluation and evaluation.chosen == LEARNT else None
+    beat()
     if learnt is not None:
         chosen, scores = learnt.recommend(customers, RECOMMENDATIONS)
     else:
@@ -237,6 +241,7 @@ def _cross_sell(
         int(customer): [[int(p), round(float(v), 4)] for p, v in zip(products, values, strict=True) if p >= 0]
         for customer, products, values in zip(customers, chosen, scores, strict=True)
     }
+    beat()
     rules = []
     with_category = lines.categories != ""
     for level, baskets, items in (
@@ -543,7 +548,9 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
     _phase(context, "cross_sell", total)
     lines = _order_lines(as_of)
     everyone = np.array([row["customer_id"] for row in features], dtype=np.int64)
-    offers, rules, evaluation = _cross_sell(lines, day, everyone) if lines else ({}, [], None)
+    offers, rules, evaluation = (
+        _cross_sell(lines, day, everyone, lambda: _phase(context, "cross_sell", total)) if lines else ({}, [], None)
+    )
 
     _phase(context, "groups", total)
 
