@@ -140,6 +140,17 @@ def test_the_learnt_ranking_learns_the_price_level_customers_buy_at() -> None:
     assert unknown.tolist() == ranking.standing.model.recommend(np.array([999]), 3)[0].tolist()
 
 
+def test_a_learnt_list_is_shorter_where_the_customer_has_fewer_candidates() -> None:
+    lines = _tiers()
+    ranking = LearntRanking.fit(lines, dt.date(2025, 5, 1), 90)
+    assert ranking is not None
+    chosen, scores = ranking.recommend(np.array([0]), 30)  # 24 products sold by then, 5 of them customer 0's
+    assert (chosen[0] >= 0).sum() == 19
+    assert (chosen[0, 19:] == -1).all()
+    assert np.isnan(scores[0, 19:]).all()
+    assert not np.isnan(scores[0, :19]).any()
+
+
 def test_the_learnt_ranking_needs_earlier_horizons_with_new_purchases() -> None:
     lines = _tiers()
     assert LearntRanking.fit(lines, dt.date(2025, 1, 15), 90) is None  # no sale before its one horizon
