@@ -160,14 +160,12 @@ class ItemToItem:
         n = min(n, len(self.products))
         chosen = np.zeros((len(customers), n), dtype=np.int64)
         scores = np.zeros((len(customers), n))
-        fallback = self.popularity * 1e-6  # ranks the products no likeness reaches, below every one it does
         for start in range(0, len(customers), BATCH):
             part = slice(start, start + BATCH)
             rows = np.where(known[part], found[part], -1)
             history = self.bought[np.maximum(rows, 0)]
             history = sparse.diags((rows >= 0).astype(float)) @ history  # unknown customers: no history
-            score = np.asarray((history @ self.alike).todense()) + fallback
-            score[history.nonzero()] = -np.inf  # never offer what they have
+            _likeness, score = self._scored(history)
             top = (
                 np.argpartition(-score, n - 1, axis=1)[:, :n]
                 if n < score.shape[1]
@@ -178,6 +176,15 @@ class ItemToItem:
             chosen[part] = self.products[np.take_along_axis(top, order, axis=1)]
             scores[part] = np.take_along_axis(top_scores, order, axis=1)
         return chosen, scores
+
+    def _scored(self, history: sparse.csr_matrix) -> tuple[Array, Array]:
+        """For each row of `history` (customers × products bought), every product's likeness to what they bought,
+        summed; and the score that ranks them: that likeness with the popularity share scaled below any likeness
+        (the fallback for products no likeness reaches), and what they have at -inf (never offered)."""
+        likeness = np.asarray((history @ self.alike).todense())
+        score = likeness + self.popularity * 1e-6
+        score[history.nonzero()] = -np.inf
+        return likeness, score
 
     def popular(self, customers: NDArray[np.int64], n: int = 10) -> NDArray[np.int64]:
         """Popularity alone: the `n` most bought products each customer does not have."""
@@ -262,12 +269,10 @@ class _Standing:
         """The (customer row, product column) pairs the ranking orders for these customers (rows of the model), and
         their features (`PAIR_FEATURES`)."""
         model = self.model
-        history = model.bought[rows]
-        likeness = np.asarray((history @ model.alike).todense())
-        have = history.toarray() > 0
+        likeness, ranked = model._scored(model.bought[rows])
+        have = np.isneginf(ranked)
         n_products = likeness.shape[1]
         chosen = np.zeros_like(have)
-        ranked = np.where(have, -np.inf, likeness + model.popularity * 1e-6)
         alike = min(CANDIDATES, n_products)
         chosen[np.arange(len(rows))[:, None], np.argpartition(-ranked, alike - 1, axis=1)[:, :alike]] = True
         chosen[:, np.argsort(-model.popularity, kind="stable")[:POPULAR_CANDIDATES]] = True
@@ -316,6 +321,7 @@ class LearntRanking:
 
         end = np.datetime64(day, "D")
         rng = np.random.default_rng(seed)
+        width = int(lines.products.max()) + 1 if len(lines.products) else 1  # (customer, product) → one integer
         features, labels = [], []
         for back in range(1, WINDOWS + 1):
             start = end - np.timedelta64(back * horizon_days, "D")
@@ -329,8 +335,8 @@ class LearntRanking:
             row, column, found = standing.candidates(rows)
             after = (lines.days > start) & (lines.days <= start + np.timedelta64(horizon_days, "D"))
             features.append(found)
-            labels.append(np.isin(_pair_keys(customers[row], standing.model.products[column], lines),
-                                  _pair_keys(lines.customers[after], lines.products[after], lines)))  # fmt: skip
+            labels.append(np.isin(customers[row] * width + standing.model.products[column],
+                                  lines.customers[after] * width + lines.products[after]))  # fmt: skip
         learnt_from = int(sum(label.sum() for label in labels))
         if learnt_from < MIN_LEARNT_FROM:
             return None
@@ -347,8 +353,10 @@ class LearntRanking:
         first; a list is shorter where the customer has fewer candidates."""
         model = self.standing.model
         found, known = model._rows(customers)
-        chosen, scores = model.recommend(customers, n)  # kept for customers without history
-        scores = np.where(known[:, None], np.nan, scores)
+        chosen = np.full((len(customers), min(n, len(model.products))), -1, dtype=np.int64)
+        scores = np.full(chosen.shape, np.nan)
+        if not known.all():  # customers without history: item-to-item's list (the most popular)
+            chosen[~known], scores[~known] = model.recommend(customers[~known], n)
         at_known = np.flatnonzero(known)
         for start in range(0, len(at_known), BATCH):
             part = at_known[start : start + BATCH]
@@ -362,14 +370,8 @@ class LearntRanking:
             for i, (begin, end) in enumerate(zip(first, last, strict=True)):
                 take = min(end - begin, n)
                 chosen[part[i], :take] = model.products[column[begin : begin + take]]
-                chosen[part[i], take:] = -1
                 scores[part[i], :take] = probability[begin : begin + take]
         return chosen, scores
-
-
-def _pair_keys(customers: NDArray[np.int64], products: NDArray[np.int64], lines: Lines) -> NDArray[np.int64]:
-    """(customer, product) pairs as one integer each, to match pairs as arrays."""
-    return customers.astype(np.int64) * (int(lines.products.max()) + 1) + products.astype(np.int64)
 
 
 def _keep_strongest(alike: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
@@ -410,7 +412,9 @@ def evaluate(lines: Lines, fitted_until: dt.date, horizon_days: int, n: int = 10
     past = lines.days <= day
     if not past.any():
         return None
-    model = ItemToItem(lines.customers[past], lines.products[past])
+    learnt = LearntRanking.fit(lines, fitted_until, horizon_days)
+    # the learnt ranking's standing on that day holds the same item-to-item fit
+    model = learnt.standing.model if learnt is not None else ItemToItem(lines.customers[past], lines.products[past])
     later = ~past & (lines.days <= day + np.timedelta64(horizon_days, "D"))
     had = set(zip(lines.customers[past].tolist(), lines.products[past].tolist(), strict=True))
     known = set(model.customers.tolist())
@@ -422,7 +426,6 @@ def evaluate(lines: Lines, fitted_until: dt.date, horizon_days: int, n: int = 10
         return None
     who = np.array(sorted(new), dtype=np.int64)
     lists = {ITEM_TO_ITEM: model.recommend(who, n)[0]}
-    learnt = LearntRanking.fit(lines, fitted_until, horizon_days)
     if learnt is not None:
         lists[LEARNT] = learnt.recommend(who, n)[0]
     lists[POPULARITY] = model.popular(who, n)
