@@ -33,8 +33,8 @@ from kehu.analytics.features import Features
 from kehu.analytics.kpis import cohorts, repeat_rate
 from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, SegmentCount
 from kehu.analytics.propensity import Comparison, Log, Snapshots, buy_probability, compare
-from kehu.analytics.rfm import rfm
-from kehu.analytics.risk import FLAG_AT, SIGNS, risk
+from kehu.analytics.rfm import Rfm, rfm
+from kehu.analytics.risk import FLAG_AT, SIGNS, Risk, risk
 from kehu.audit.models import AuditEvent
 from kehu.audit.services import AuditEntry, audit_record_many
 from kehu.core.jobs import JobContext, JobFailed, job_submit
@@ -65,6 +65,7 @@ TREE_RULES_KEPT = 8
 VALIDATION_DAYS = 182  # the run checks BG/NBD on the last half year, fitted on what came before
 RECOMMENDATIONS = 10
 MAX_RULES = 200  # per level, strongest lift first
+HISTORY_RESULTS = ("validation", "acquisition", "cohorts", "repeat_rate")  # the result's parts read from orders
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
 EXTRA_FEATURES = (
     ("refund_rate", gettext_noop("refund rate")),
@@ -524,21 +525,8 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
     features = features_of(as_of=as_of).to_pylist()
     total = len(features)
     buyers = [row for row in features if row["orders"]]
-    # RFM over the period the user chose (default: all of it): the customers who bought in it
     months = job.params.get("rfm_months")
-    in_period = (
-        [row for row in features_of(as_of=as_of, since=as_of - dt.timedelta(days=round(months * 365.25 / 12)))
-         .to_pylist() if row["orders"]]
-        if months
-        else buyers
-    )  # fmt: skip
-    scores = rfm(
-        np.array([row["recency_days"] for row in in_period], dtype=float),
-        np.array([row["orders"] for row in in_period], dtype=float),
-        np.array([row["revenue"] for row in in_period], dtype=float),
-    )
-    of_buyer = {row["customer_id"]: index for index, row in enumerate(in_period)}
-    of_revenue = {row["customer_id"]: row["revenue"] for row in buyers}
+    in_period, scores = _rfm_of_period(features_of, as_of, months, buyers)
     _phase(context, "models", total)
     log = _purchase_log(as_of)
     day = timezone.localtime(as_of - dt.timedelta(microseconds=1)).date()  # the last day the run knows
@@ -551,20 +539,8 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
     offers, rules, evaluation = (
         _cross_sell(lines, day, everyone, lambda: _phase(context, "cross_sell", total)) if lines else ({}, [], None)
     )
-
     _phase(context, "groups", total)
-
-    def column(name: str) -> Array:
-        return np.array([np.nan if row[name] is None else row[name] for row in features], dtype=np.float64)
-
-    risks = risk(
-        overdue_rate=column("overdue_rate"),
-        overdue_amount=column("overdue_amount"),
-        refund_rate=column("refund_rate"),
-        complaints=column("complaints_180d"),
-        spend_recent=column("revenue_180d"),
-        spend_prior=column("revenue_prior_180d"),
-    )
+    risks = _risks(features)
     k = job.params.get("clusters")
     clustering = cluster(
         {name: np.array([row[name] for row in buyers], dtype=np.float64) for name, *_rest in CLUSTER_FEATURES},
@@ -575,10 +551,108 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
         if clustering
         else {}
     )
+    rows = _score_rows(
+        features,
+        as_of,
+        rfm_of={row["customer_id"]: index for index, row in enumerate(in_period)},
+        scores=scores,
+        models=models,
+        buying=buying,
+        offers=offers,
+        cluster_of=cluster_of,
+        risks=risks,
+    )
+    _phase(context, "writing", total)
+    flows = _scores_write(context, rows)
+    personas = (
+        _personas(
+            clustering,
+            buyers,
+            day,
+            offers,
+            {r.customer_id: (r.churn_risk, r.lifetime_value) for r in rows if r.customer_id in cluster_of},
+        )
+        if clustering
+        else []
+    )
+    segments, classes = Counter(scores.segment), Counter(scores.china_class)
+    summary = {
+        "customers": len(rows),
+        "with_orders": len(buyers),
+        "rfm_months": months,
+        "rfm_customers": len(in_period),
+        "segments": dict(sorted(segments.items())),
+        "classes": dict(sorted(classes.items())),
+        "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
+        "buy_again": _comparison_result(comparison) if comparison else None,
+        "clusters": _clusters_result(clustering, personas) if clustering else None,
+        "churn_rules": tree_rules,
+        "flows": flows,
+        **(_history_results(log, day, rows, buyers) if log else dict.fromkeys(HISTORY_RESULTS)),
+        "rfm_grid": np.histogram2d(
+            scores.recency_score, scores.frequency_score, bins=[np.arange(0.5, 6), np.arange(0.5, 6)]
+        )[0]
+        .astype(int)
+        .tolist(),
+        "risk": _risk_result(risks),
+        "cross_sell": _cross_sell_result(rules, evaluation),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    _results_save(job, actor, as_of, segments, classes, rules, customers=len(rows), with_orders=len(buyers))
+    return summary
+
+
+def _rfm_of_period(
+    features_of: Features, as_of: dt.datetime, months: int | None, buyers: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Rfm]:
+    """RFM over the period the user chose (default: all of it): the customers who bought in it, and their
+    scores."""
+    in_period = (
+        [row for row in features_of(as_of=as_of, since=as_of - dt.timedelta(days=round(months * 365.25 / 12)))
+         .to_pylist() if row["orders"]]
+        if months
+        else buyers
+    )  # fmt: skip
+    scores = rfm(
+        np.array([row["recency_days"] for row in in_period], dtype=float),
+        np.array([row["orders"] for row in in_period], dtype=float),
+        np.array([row["revenue"] for row in in_period], dtype=float),
+    )
+    return in_period, scores
+
+
+def _risks(features: list[dict[str, Any]]) -> Risk:
+    def column(name: str) -> Array:
+        return np.array([np.nan if row[name] is None else row[name] for row in features], dtype=np.float64)
+
+    return risk(
+        overdue_rate=column("overdue_rate"),
+        overdue_amount=column("overdue_amount"),
+        refund_rate=column("refund_rate"),
+        complaints=column("complaints_180d"),
+        spend_recent=column("revenue_180d"),
+        spend_prior=column("revenue_prior_180d"),
+    )
+
+
+def _score_rows(
+    features: list[dict[str, Any]],
+    as_of: dt.datetime,
+    *,
+    rfm_of: dict[int, int],
+    scores: Rfm,
+    models: dict[int, tuple[float, float, float]],
+    buying: dict[int, float],
+    offers: dict[int, list[list[float]]],
+    cluster_of: dict[int, int],
+    risks: Risk,
+) -> list[CustomerScore]:
+    """Every customer's scores of this run, as the row stored on them (`rfm_of`: customer id → position in
+    `scores`, for those who bought in the RFM period)."""
     rows = []
     for position, row in enumerate(features):
         customer_id = row["customer_id"]
-        index = of_buyer.get(customer_id)
+        index = rfm_of.get(customer_id)
         alive, expected, value = models.get(customer_id, (None, None, None))
         buys = buying.get(customer_id)
         rows.append(
@@ -600,8 +674,12 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
                 risk_reasons=risks.reasons[position],
             )
         )
-    _phase(context, "writing", total)
-    # movement between classes since the last run: each customer's class then and now ("" had none)
+    return rows
+
+
+def _scores_write(context: JobContext, rows: list[CustomerScore]) -> list[list[Any]] | None:
+    """Store the scores on the customers, a batch a transaction with the job's progress; the movement between
+    classes since the last run ([class then, class now, customers]; "" had none), or None on the first run."""
     before = dict(CustomerScore.objects.values_list("customer_id", "china_class"))
     flows = Counter(
         (before[r.customer_id], r.china_class)
@@ -616,80 +694,74 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
             )
             context.commit(done=start + len(batch), total=len(rows), checkpoint={"phase": "writing"})
     context.commit(done=len(rows), total=len(rows), checkpoint={"phase": "portraits"})
-    personas = (
-        _personas(
-            clustering,
-            buyers,
-            day,
-            offers,
-            {r.customer_id: (r.churn_risk, r.lifetime_value) for r in rows if r.customer_id in cluster_of},
-        )
-        if clustering
-        else []
-    )
-    segments = Counter(scores.segment)
-    classes = Counter(scores.china_class)
-    summary = {
-        "customers": len(rows),
-        "with_orders": len(buyers),
-        "rfm_months": months,
-        "rfm_customers": len(in_period),
-        "segments": dict(sorted(segments.items())),
-        "classes": dict(sorted(classes.items())),
-        "lifetime_value_total": round(sum(r.lifetime_value or 0 for r in rows), 2),
-        "buy_again": _comparison_result(comparison) if comparison else None,
-        "clusters": {
-            "k": clustering.k,
-            "silhouette": {str(k): v for k, v in clustering.silhouette.items()},
-            "features": [name for name, *_rest in CLUSTER_FEATURES],
-            "personas": personas,
-        }
-        if clustering
-        else None,
-        "churn_rules": tree_rules,
-        "flows": [[then, now, count] for (then, now), count in sorted(flows.items())] if before else None,
-        "validation": _validation(log, day) if log else None,
+    return [[then, now, count] for (then, now), count in sorted(flows.items())] if before else None
+
+
+def _clusters_result(clustering: Clustering, personas: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "k": clustering.k,
+        "silhouette": {str(k): v for k, v in clustering.silhouette.items()},
+        "features": [name for name, *_rest in CLUSTER_FEATURES],
+        "personas": personas,
+    }
+
+
+def _history_results(log: Log, day: dt.date, rows: list[CustomerScore], buyers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parts of the result read from the order history (`HISTORY_RESULTS`)."""
+    revenue = {row["customer_id"]: row["revenue"] for row in buyers}
+    return {
+        "validation": _validation(log, day),
         "acquisition": _acquisition(
             log,
             {
-                r.customer_id: float(of_revenue.get(r.customer_id, 0.0)) + (r.lifetime_value or 0.0)
+                r.customer_id: float(revenue[r.customer_id]) + (r.lifetime_value or 0.0)
                 for r in rows
-                if r.customer_id in of_revenue
+                if r.customer_id in revenue
             },
-        )
-        if log
-        else None,
-        "cohorts": vars(cohorts(log.customers, log.days)) if log else None,
-        "repeat_rate": vars(repeat_rate(log.customers, log.days)) if log else None,
-        "rfm_grid": np.histogram2d(
-            scores.recency_score, scores.frequency_score, bins=[np.arange(0.5, 6), np.arange(0.5, 6)]
-        )[0]
-        .astype(int)
-        .tolist(),
-        "risk": {
-            "flag_at": FLAG_AT,
-            "flagged": int((risks.score >= FLAG_AT).sum()),
-            "reasons": {
-                sign: sum(1 for i in np.flatnonzero(risks.score >= FLAG_AT) for r in risks.reasons[i] if r[0] == sign)
-                for sign in SIGNS
-            },
-        },
-        "cross_sell": {
-            "rules": {level: sum(rule.level == level for rule in rules) for level in ("product", "category")},
-            "evaluation": {
-                "fitted_until": evaluation.fitted_until.isoformat(),
-                "horizon_days": evaluation.horizon_days,
-                "n": evaluation.n,
-                "customers": evaluation.customers,
-                "recall": {model: round(value, 4) for model, value in evaluation.recall.items()},
-                "hit_rate": {model: round(value, 4) for model, value in evaluation.hit_rate.items()},
-                "chosen": evaluation.chosen,
-            }
-            if evaluation
-            else None,
-        },
-        "seconds": round(time.perf_counter() - started, 1),
+        ),
+        "cohorts": vars(cohorts(log.customers, log.days)),
+        "repeat_rate": vars(repeat_rate(log.customers, log.days)),
     }
+
+
+def _risk_result(risks: Risk) -> dict[str, Any]:
+    flagged = np.flatnonzero(risks.score >= FLAG_AT)
+    return {
+        "flag_at": FLAG_AT,
+        "flagged": len(flagged),
+        "reasons": {sign: sum(1 for i in flagged for r in risks.reasons[i] if r[0] == sign) for sign in SIGNS},
+    }
+
+
+def _cross_sell_result(rules: list[BasketRule], evaluation: Evaluation | None) -> dict[str, Any]:
+    return {
+        "rules": {level: sum(rule.level == level for rule in rules) for level in ("product", "category")},
+        "evaluation": {
+            "fitted_until": evaluation.fitted_until.isoformat(),
+            "horizon_days": evaluation.horizon_days,
+            "n": evaluation.n,
+            "customers": evaluation.customers,
+            "recall": {model: round(value, 4) for model, value in evaluation.recall.items()},
+            "hit_rate": {model: round(value, 4) for model, value in evaluation.hit_rate.items()},
+            "chosen": evaluation.chosen,
+        }
+        if evaluation
+        else None,
+    }
+
+
+def _results_save(
+    job: Job,
+    actor: User,
+    as_of: dt.datetime,
+    segments: Counter[str],
+    classes: Counter[str],
+    rules: list[BasketRule],
+    *,
+    customers: int,
+    with_orders: int,
+) -> None:
+    """The run's segment sizes and basket rules, and its audit record, in one transaction."""
     with transaction.atomic():
         # a run resumed after its worker died writes these once: what an earlier attempt left goes first
         SegmentCount.objects.filter(job=job).delete()
@@ -711,8 +783,7 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
                     event=AuditEvent.ANALYTICS_RUN,
                     target_type="job",
                     target_id=str(job.public_id),
-                    extra={"customers": len(rows), "with_orders": len(buyers)},
+                    extra={"customers": customers, "with_orders": with_orders},
                 )
             ],
         )
-    return summary
