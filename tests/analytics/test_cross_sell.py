@@ -104,6 +104,22 @@ def test_evaluate_scores_both_on_what_customers_bought_new_after_the_day() -> No
     assert evaluate(lines, dt.date(2025, 1, 1), horizon_days=90) is None  # nothing bought before that day
 
 
+def test_evaluate_fits_no_model_when_nobody_bought_anything_new_in_the_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two customers; the only purchase after 1 March is customer 1 buying again what they had
+    lines = Lines(
+        np.array([1, 2, 3, 4]), np.array([1, 2, 1, 2]),
+        np.array(["2026-01-05", "2026-01-09", "2026-02-01", "2026-03-15"], dtype="datetime64[D]"),
+        np.array([10, 20, 11, 20]), np.array(["x"] * 4), np.ones(4),
+    )  # fmt: skip
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model was fitted with nothing to measure it on")
+
+    monkeypatch.setattr(LearntRanking, "fit", refuse)
+    monkeypatch.setattr(ItemToItem, "__init__", refuse)
+    assert evaluate(lines, dt.date(2026, 3, 1), horizon_days=90) is None
+
+
 def _tiers() -> Lines:
     """300 customers in three price tiers (cheap, middle, dear), each buying one product a month, in a category
     of eight they have not bought yet, always at their tier: product 10 × category + tier + 1, priced by tier."""

@@ -412,18 +412,18 @@ def evaluate(lines: Lines, fitted_until: dt.date, horizon_days: int, n: int = 10
     past = lines.days <= day
     if not past.any():
         return None
-    learnt = LearntRanking.fit(lines, fitted_until, horizon_days)
-    # the learnt ranking's standing on that day holds the same item-to-item fit
-    model = learnt.standing.model if learnt is not None else ItemToItem(lines.customers[past], lines.products[past])
     later = ~past & (lines.days <= day + np.timedelta64(horizon_days, "D"))
     had = set(zip(lines.customers[past].tolist(), lines.products[past].tolist(), strict=True))
-    known = set(model.customers.tolist())
+    known = set(lines.customers[past].tolist())  # the customers the models know: those with a line by then
     new: dict[int, set[int]] = {}
     for customer, product in zip(lines.customers[later].tolist(), lines.products[later].tolist(), strict=True):
         if customer in known and (customer, product) not in had:
             new.setdefault(customer, set()).add(product)
     if not new:
-        return None
+        return None  # before fitting anything: nothing to measure the models on
+    learnt = LearntRanking.fit(lines, fitted_until, horizon_days)
+    # the learnt ranking's standing on that day holds the same item-to-item fit
+    model = learnt.standing.model if learnt is not None else ItemToItem(lines.customers[past], lines.products[past])
     who = np.array(sorted(new), dtype=np.int64)
     lists = {ITEM_TO_ITEM: model.recommend(who, n)[0]}
     if learnt is not None:
