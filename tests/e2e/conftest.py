@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from kehu.accounts.models import Team, User
 from kehu.accounts.roles import Role
 from kehu.commerce.services import OrderLineInput, order_create, product_create
+from kehu.core.jobs import job_run
 from kehu.customers.services import AddressInput, ContactPointInput, customer_create
 from kehu.interactions.services import interaction_log
 
@@ -35,6 +37,34 @@ PASSWORD = "correct horse battery"
 # assertions, the flush after each test) are still plain synchronous calls, so Django's guard against ORM use
 # inside a running loop does not apply to them. (The deploy-check test leaves this variable out.)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# The live server hands the test's in-memory SQLite connection to the threads that serve the browser's requests.
+# Two threads inside that one connection at once can deadlock: one holds SQLite's connection mutex while its
+# query calls back into Python (Django's SQL functions, for dates) and waits for the GIL; the other holds the GIL
+# while it waits for the mutex. It happened in CI with a page polling an analytics run that the test was running
+# itself. So requests are served one at a time, and `worker_run` runs a job between two of them, as a worker
+# with a database of its own would run it beside the server.
+_DATABASE_TURN = threading.RLock()
+
+
+@pytest.fixture(autouse=True)
+def _requests_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    serve = WSGIHandler.__call__
+
+    def one_at_a_time(self: WSGIHandler, environ: Any, start_response: Any) -> Any:
+        with _DATABASE_TURN:
+            return serve(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", one_at_a_time)
+
+
+def worker_run(job_id: int) -> None:
+    """What `kehu worker` does with a queued job, while no request of the browser is being served."""
+    with _DATABASE_TURN:
+        job_run(job_id)
 
 
 @pytest.fixture(scope="session")

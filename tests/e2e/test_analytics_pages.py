@@ -13,10 +13,9 @@ import pytest
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role
 from kehu.analytics.models import CustomerScore
-from kehu.core.jobs import job_run
 from kehu.core.models import Job
 from kehu.demo.generate import DEMO_END, demo_load
-from tests.e2e.conftest import PASSWORD, PHONE, sign_in
+from tests.e2e.conftest import PASSWORD, PHONE, sign_in, worker_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +35,7 @@ def test_run_read_and_follow_to_customers(page_for: Any, screenshots: Path) -> N
     assert job.params == {"clusters": 4}
     job.params["as_of"] = DEMO_END.isoformat()  # the demo's history ends there
     job.save()
-    job_run(job.pk)  # what `kehu worker` does
+    worker_run(job.pk)  # what `kehu worker` does
     # the page polls the run and redraws with its results when it ends
     page.locator("[data-testid=personas] tr[data-cluster]").first.wait_for()
     assert status.get_attribute("data-state") == "succeeded"

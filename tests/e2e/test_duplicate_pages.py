@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from kehu.core.jobs import job_run
 from kehu.core.models import Job
 from kehu.customers.models import Customer
 from kehu.customers.services import AddressInput, ContactPointInput, customer_create
 from kehu.interactions.services import interaction_log
-from tests.e2e.conftest import PHONE, sign_in
+from tests.e2e.conftest import PHONE, sign_in, worker_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +34,7 @@ def test_review_merge_and_undo(page_for: Any, people: dict[str, Any], screenshot
     page.locator("form[action='/duplicates/run/'] button[type=submit]").click()
     status = page.locator("[data-testid=run-status]")
     assert status.get_attribute("data-state") == "queued"
-    job_run(Job.objects.filter(kind="dedup").latest("created_at").pk)  # what `kehu worker` does
+    worker_run(Job.objects.filter(kind="dedup").latest("created_at").pk)  # what `kehu worker` does
     # The page polls the search and shows the groups when it ends, with the weight distribution.
     page.locator("[data-testid=groups] tr[data-group]").first.wait_for()
     assert page.locator("[data-testid=run-status]").get_attribute("data-state") == "succeeded"

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kehu.core.jobs import job_run
 from kehu.core.models import Job
 from kehu.customers.models import Customer
-from tests.e2e.conftest import DESKTOP, PHONE, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, sign_in, worker_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -25,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 def _run_queued_job() -> Job:
     job = Job.objects.filter(state="queued").order_by("-created_at").first()
     assert job is not None, "the page queued no job"
-    job_run(job.pk)
+    worker_run(job.pk)
     job.refresh_from_db()
     return job
 
