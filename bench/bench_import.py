@@ -252,14 +252,12 @@ def replay_insert(audit_after: int) -> tuple[int, float]:
             selected = ", ".join(f"{name}::text" for name in quoted) if postgres else ", ".join(quoted)
             cursor.execute(f"SELECT {selected} FROM {table} {where} ORDER BY {quoted[0]}")
             saved[table] = cursor.fetchall()
-        # emptied as the raw insert finds its tables (`empty_tables`): no dead rows or bloated indexes to write
-        # around; the audit records before the import stay
-        for table, _names, where, _key in reversed(tables):
-            if postgres and not where:
-                cursor.execute(f"TRUNCATE {table} CASCADE")
-            else:
-                cursor.execute(f"DELETE FROM {table} {where}")
-        cursor.execute(f"VACUUM {AuditRecord._meta.db_table}" if postgres else "VACUUM")
+        # the import's audit records deleted (those before it stay), then the tables emptied as the raw insert
+        # finds them: no dead rows or bloated indexes to write around
+        cursor.execute(f"DELETE FROM {AuditRecord._meta.db_table} WHERE id > {int(audit_after)}")
+        if postgres:
+            cursor.execute(f"VACUUM {AuditRecord._meta.db_table}")
+    empty_tables()
     customer_ids = sorted(int(row[0]) for row in saved[tables[0][0]])
     bounds = customer_ids[::BATCH]
     chunks: list[dict[str, list[Any]]] = [{table: [] for table, *_rest in tables} for _ in bounds]

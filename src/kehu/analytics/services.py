@@ -65,7 +65,6 @@ TREE_RULES_KEPT = 8
 VALIDATION_DAYS = 182  # the run checks BG/NBD on the last half year, fitted on what came before
 RECOMMENDATIONS = 10
 MAX_RULES = 200  # per level, strongest lift first
-HISTORY_RESULTS = ("validation", "acquisition", "cohorts", "repeat_rate")  # the result's parts read from orders
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
 EXTRA_FEATURES = (
     ("refund_rate", gettext_noop("refund rate")),
@@ -588,7 +587,7 @@ def _run(job: Job, context: JobContext, actor: User, features_of: Features) -> d
         "clusters": _clusters_result(clustering, personas) if clustering else None,
         "churn_rules": tree_rules,
         "flows": flows,
-        **(_history_results(log, day, rows, buyers) if log else dict.fromkeys(HISTORY_RESULTS)),
+        **_history_results(log, day, rows, buyers),
         "rfm_grid": np.histogram2d(
             scores.recency_score, scores.frequency_score, bins=[np.arange(0.5, 6), np.arange(0.5, 6)]
         )[0]
@@ -706,8 +705,12 @@ def _clusters_result(clustering: Clustering, personas: list[dict[str, Any]]) -> 
     }
 
 
-def _history_results(log: Log, day: dt.date, rows: list[CustomerScore], buyers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The parts of the result read from the order history (`HISTORY_RESULTS`)."""
+def _history_results(
+    log: Log | None, day: dt.date, rows: list[CustomerScore], buyers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The parts of the result read from the order history (each None without orders)."""
+    if log is None:
+        return dict.fromkeys(("validation", "acquisition", "cohorts", "repeat_rate"))
     revenue = {row["customer_id"]: row["revenue"] for row in buyers}
     return {
         "validation": _validation(log, day),
