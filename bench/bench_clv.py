@@ -5,7 +5,9 @@
 Customers are drawn from the models themselves with the CDNOW parameters (r 0.243, α 4.414, a 0.793, b 2.426;
 p 6.25, q 3.74, v 15.44) over 39 weeks, first purchases spread over the first 12 weeks as in CDNOW, times kept
 to the day as a purchase log would give them. Reports the median fit time of each model over the runs, the
-iterations, and how far the fitted parameters are from the ones the data was drawn from.
+iterations, and how far the fitted parameters are from the ones the data was drawn from; and the time of the
+two-class BG/NBD an analytics run fits beside it (`LatentBgNbd`), with its gain in log-likelihood (drawn from one
+class, it should not be chosen).
 
 `lifetimes` does not import beside kehu (no release since 2020; it needs pandas < 2): give `--lifetimes-python`
 the interpreter of a separate environment (`python -m venv /tmp/lt && /tmp/lt/bin/pip install lifetimes
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kehu.analytics.clv import BgNbd, GammaGamma
+from kehu.analytics.clv import LATENT_EXTRA_PARAMETERS, BgNbd, GammaGamma, LatentBgNbd
 
 TRUE_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 TRUE_GG = {"p": 6.25, "q": 3.74, "v": 15.44}
@@ -101,11 +103,14 @@ def main() -> None:
     args = parser.parse_args()
     frequency, recency, T, spend = draw(args.customers, args.seed)
     distinct = len(np.unique(np.column_stack([frequency, recency, T]), axis=0))
-    purchases, spending = [], []
+    purchases, spending, latent = [], [], []
     for _ in range(args.runs):
         started = time.perf_counter()
         model = BgNbd.fit(frequency, recency, T)
         purchases.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        two = LatentBgNbd.fit(frequency, recency, T, start=model)
+        latent.append(time.perf_counter() - started)
         started = time.perf_counter()
         money = GammaGamma.fit(frequency, spend)
         spending.append(time.perf_counter() - started)
@@ -118,6 +123,10 @@ def main() -> None:
         "bgnbd": {k: round(v, 4) for k, v in model.as_dict().items()},
         "gamma_gamma_seconds": round(statistics.median(spending), 2),
         "gamma_gamma": {k: round(v, 4) for k, v in money.as_dict().items()},
+        # the two-class form an analytics run also fits (after BG/NBD, from its fit), and whether it would be chosen
+        "two_class_seconds": round(statistics.median(latent), 2),
+        "two_class_gain": round((two.log_likelihood - model.log_likelihood) * args.customers, 2),
+        "two_class_chosen": (two.log_likelihood - model.log_likelihood) * args.customers > LATENT_EXTRA_PARAMETERS,
     }
     if args.lifetimes_python:
         theirs = with_lifetimes(args.lifetimes_python, args.lifetimes_runs, (frequency, recency, T, spend))

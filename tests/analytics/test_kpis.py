@@ -70,7 +70,10 @@ def test_the_page_draws_cohorts_repeat_rate_rfm_grid_and_validation() -> None:
     assert sum(cell[2] for cell in chart("rfm-grid-data")["series"][0]["data"]) == 237
     bars = chart("validation-data")
     assert [series["name"] for series in bars["series"]] == ["predicted", "actual"]
-    assert "BG/NBD predicted" in html
+    # the page names the purchase model the run chose for the validation (BG/NBD or its two-class form)
+    named = {"bgnbd": ", BG/NBD predicted", "bgnbd_two_classes": ", two-class BG/NBD predicted"}
+    assert validation["model"] in named
+    assert named[validation["model"]] in html
 
 
 @pytest.mark.django_db(transaction=True)

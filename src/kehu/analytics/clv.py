@@ -218,6 +218,157 @@ def bgnbd_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> tuple
     return base + mixed, gradient
 
 
+# a class whose purchase rates barely vary (r → ∞ at a fixed mean r/α) is held at this r: the likelihood is flat
+# beyond it, and the hypergeometric function of the expectation overflows far beyond it
+LATENT_MAX_R = 1_000.0
+LATENT_STARTS = 8  # starting points of the two-class fit (the likelihood of a mixture has several optima)
+LATENT_EXTRA_PARAMETERS = 5  # four for the second class, one for the share
+
+
+@dataclass(frozen=True)
+class LatentBgNbd:
+    """BG/NBD with two latent classes of customers, each with its own (r, α, a, b), in shares `weights`.
+
+    A customer's class is not known; what they did tells how likely each is (the posterior, by Bayes from the
+    two likelihoods), and every prediction is the two classes' predictions weighed by it — the law of total
+    expectation, so expectations and probabilities stay what they say. On CDNOW one class of about a tenth of the
+    customers buys at an almost common, higher rate and the rest like a BG/NBD population: heavy buyers are
+    predicted higher and the many one-off buyers lower than one class can."""
+
+    classes: tuple[BgNbd, BgNbd]
+    weights: tuple[float, float]
+    log_likelihood: float = 0.0  # per customer
+    iterations: int = 0
+
+    @classmethod
+    def fit(cls, frequency: Array, recency: Array, T: Array, *, start: BgNbd | None = None) -> LatentBgNbd:
+        """Maximum likelihood from `LATENT_STARTS` starting points (the first class at one-class BG/NBD's fit,
+        `start`; the others spread around it by a fixed seed, so the fit is the same every time)."""
+        if len(frequency) < 2 or not np.any(frequency > 0):
+            raise FitError("BG/NBD needs customers, some of whom bought more than once")
+        one = start or BgNbd.fit(frequency, recency, T)
+        (x, t_x, age), weight = _compressed(frequency, recency, T)
+        total = weight.sum()
+
+        def negative(v: Array) -> tuple[float, Array]:
+            ll, gradient = latent_bgnbd_log_likelihood(v, x, t_x, age, weight)
+            return -ll / total, -gradient / total
+
+        log_one = np.log([one.r, one.alpha, one.a, one.b])
+        rng = np.random.default_rng(7)
+        bounds = [(-12.0, float(np.log(LATENT_MAX_R))), (-12.0, 20.0), (-12.0, 12.0), (-12.0, 12.0)] * 2
+        bounds.append((-12.0, 12.0))
+        best = None
+        # a second class of steady buyers (rates alike: large r) at the repeat buyers' mean rate, then random ones
+        repeat = frequency > 0
+        rate = float(np.sum(frequency[repeat]) / max(np.sum(T[repeat]), 1e-9))
+        steady = [
+            np.log([LATENT_MAX_R / 10, LATENT_MAX_R / 10 / rate, one.a * drop, one.b]) for drop in (4.0, 1.0, 0.25)
+        ]
+        for attempt in range(LATENT_STARTS):
+            first = log_one + (0.0 if attempt < len(steady) else rng.normal(0.0, 0.5, 4))
+            second = steady[attempt] if attempt < len(steady) else log_one + rng.normal(0.0, 1.5, 4)
+            share = np.log(9.0) if attempt < len(steady) else rng.normal(1.0, 1.0)
+            begin = np.clip(np.concatenate([first, second, [share]]), -11.0, 11.0)
+            begin[[0, 4]] = np.minimum(begin[[0, 4]], np.log(LATENT_MAX_R) - 0.5)
+            result = optimize.minimize(
+                negative, begin, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 3000}
+            )
+            if best is None or result.fun < best.fun:
+                best = result
+        if best is None or not np.isfinite(best.fun):
+            raise FitError("the two-class fit found no finite likelihood")
+        params = np.exp(best.x[:8].reshape(2, 4))
+        share = float(special.expit(best.x[8]))
+        classes = [BgNbd(r=float(p[0]), alpha=float(p[1]), a=float(p[2]), b=float(p[3])) for p in params]
+        # the larger class first, so that the same population reads the same whichever start found it
+        order = (0, 1) if share >= 0.5 else (1, 0)
+        shares = (share, 1.0 - share)
+        return cls(
+            classes=(classes[order[0]], classes[order[1]]),
+            weights=(shares[order[0]], shares[order[1]]),
+            log_likelihood=-float(best.fun),
+            iterations=int(best.nit),
+        )
+
+    def posterior(self, x: Array, t_x: Array, T: Array) -> Array:
+        """2 × customers: how likely each class is for each customer, given what they did."""
+        joint = np.array(
+            [
+                bgnbd_log_likelihood(np.array([c.r, c.alpha, c.a, c.b]), x, t_x, T)[0] + np.log(w)
+                for c, w in zip(self.classes, self.weights, strict=True)
+            ]
+        )
+        return np.asarray(np.exp(joint - np.logaddexp(joint[0], joint[1])), dtype=np.float64)
+
+    def _weighed(self, values: list[Array], x: Array, t_x: Array, T: Array) -> Array:
+        return np.asarray((self.posterior(x, t_x, T) * np.array(values)).sum(axis=0), dtype=np.float64)
+
+    def probability_alive(self, x: Array, t_x: Array, T: Array) -> Array:
+        return self._weighed([c.probability_alive(x, t_x, T) for c in self.classes], x, t_x, T)
+
+    def probability_buying(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
+        return self._weighed([c.probability_buying(t, x, t_x, T) for c in self.classes], x, t_x, T)
+
+    def expected_purchases(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
+        return self._weighed([c.expected_purchases(t, x, t_x, T) for c in self.classes], x, t_x, T)
+
+    def as_dict(self) -> dict[str, float]:
+        out = {}
+        for number, (c, w) in enumerate(zip(self.classes, self.weights, strict=True), start=1):
+            out[f"share{number}"] = w
+            out.update({f"{name}{number}": value for name, value in c.as_dict().items()})
+        return out
+
+
+def latent_bgnbd_log_likelihood(v: Array, x: Array, t_x: Array, T: Array, weight: Array) -> tuple[float, Array]:
+    """The two-class log-likelihood of customers (`weight` of each summary) and its gradient in the fit's
+    coordinates `v`: log (r, α, a, b) of each class, then the first class's share as a logit. A class's gradient is
+    its one-class gradient weighed by how likely the class is for each customer (the posterior)."""
+    params = np.exp(v[:8].reshape(2, 4))
+    log_share = np.array([v[8], 0.0]) - np.logaddexp(v[8], 0.0)
+    fitted = [bgnbd_log_likelihood(p, x, t_x, T) for p in params]
+    joint = np.array([ll for ll, _ in fitted]) + log_share[:, None]
+    ll = np.logaddexp(joint[0], joint[1])
+    posterior = np.exp(joint - ll)
+    gradient = [(g * posterior[k]) @ weight * params[k] for k, (_, g) in enumerate(fitted)]
+    share = (posterior[0] - np.exp(log_share[0])) @ weight
+    return float(weight @ ll), np.concatenate([*gradient, [share]])
+
+
+PurchaseModel = BgNbd | LatentBgNbd
+
+
+@dataclass(frozen=True)
+class PurchaseModels:
+    """BG/NBD and its two-class form fitted on the same summary, and the one kehu uses (`chosen`)."""
+
+    one: BgNbd
+    two: LatentBgNbd | None  # None where it could not be fitted
+    customers: int
+
+    @property
+    def gain(self) -> float:
+        """How much more likely the customers' summaries are under two classes (log-likelihood, all customers)."""
+        return 0.0 if self.two is None else (self.two.log_likelihood - self.one.log_likelihood) * self.customers
+
+    @property
+    def chosen(self) -> PurchaseModel:
+        """Two classes where they fit better by more than their five extra parameters cost (Akaike's criterion:
+        twice the gain above twice the extra parameters), else BG/NBD. Nothing after the summary is looked at."""
+        return self.two if self.two is not None and self.gain > LATENT_EXTRA_PARAMETERS else self.one
+
+
+def fit_purchase_models(frequency: Array, recency: Array, T: Array) -> PurchaseModels:
+    """Both purchase models on one summary (raises FitError where even BG/NBD cannot be fitted)."""
+    one = BgNbd.fit(frequency, recency, T)
+    try:
+        two: LatentBgNbd | None = LatentBgNbd.fit(frequency, recency, T, start=one)
+    except FitError:
+        two = None
+    return PurchaseModels(one=one, two=two, customers=len(frequency))
+
+
 @dataclass(frozen=True)
 class GammaGamma:
     p: float
@@ -331,7 +482,7 @@ class GammaGammaSums:
 
 
 def lifetime_value(
-    purchases: BgNbd,
+    purchases: PurchaseModel,
     spend: GammaGamma,
     summary: Summary,
     *,

@@ -27,7 +27,7 @@ from kehu.accounts.access import require
 from kehu.accounts.models import User
 from kehu.accounts.roles import Action, ObjectType, Role
 from kehu.analytics.clusters import CLUSTER_FEATURES, Clustering, churn_rules, cluster
-from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, lifetime_value, summarise
+from kehu.analytics.clv import Array, FitError, GammaGamma, fit_purchase_models, lifetime_value, summarise
 from kehu.analytics.crosssell import LEARNT, Evaluation, ItemToItem, LearntRanking, Lines, association_rules, evaluate
 from kehu.analytics.features import Features
 from kehu.analytics.kpis import cohorts, repeat_rate
@@ -267,7 +267,7 @@ def _purchase_models(log: Log, as_of: dt.date) -> dict[int, tuple[float, float, 
     """customer id → (probability alive, expected purchases in 90 days, 12-month value) from the order history."""
     summary = summarise(log.customers, log.days, log.amounts, calibration_end=as_of)
     try:
-        purchases = BgNbd.fit(summary.frequency, summary.recency, summary.T)
+        purchases = fit_purchase_models(summary.frequency, summary.recency, summary.T).chosen
     except FitError:
         return {}
     alive = purchases.probability_alive(summary.frequency, summary.recency, summary.T)
@@ -410,9 +410,10 @@ def _personas(
 
 
 def _validation(log: Log, day: dt.date) -> dict[str, Any] | None:
-    """BG/NBD fitted up to half a year before the run, against what customers bought since (as `kehu analytics
-    validate` reports it), for the page's chart. None when the history is too short."""
-    from kehu.analytics.validation import Purchases, holdout_report
+    """The purchase model (as chosen, `clv.PurchaseModels`) fitted up to half a year before the run, against what
+    customers bought since (as `kehu analytics validate` reports it), for the page's chart. None when the history
+    is too short."""
+    from kehu.analytics.validation import Purchases, holdout_report, model_key
     from kehu.core.errors import ServiceValidationError
 
     calibration_end = day - dt.timedelta(days=VALIDATION_DAYS)
@@ -430,6 +431,7 @@ def _validation(log: Log, day: dt.date) -> dict[str, Any] | None:
     return {
         "calibration_end": calibration_end.isoformat(),
         "holdout_end": day.isoformat(),
+        "model": model_key(report.purchases),
         "customers": report.customers,
         "predicted": round(report.predicted, 1),
         "actual": round(report.actual, 1),

@@ -1,8 +1,9 @@
 """How well the purchase models predict: fit on a calibration period, predict the holdout that follows, compare.
 
 `read_purchases` takes any purchase log (customer id, date, amount; CSV with or without a header, comma, tab or
-whitespace separated) and says which row and column is wrong when one is; `holdout_report` fits BG/NBD and
-Gamma-Gamma on the calibration summary and compares each customer's expected holdout purchases with what they
+whitespace separated) and says which row and column is wrong when one is; `holdout_report` fits BG/NBD, its
+two-class form and Gamma-Gamma on the calibration summary, chooses between the two purchase models on that summary
+alone (`clv.PurchaseModels.chosen`), and compares each customer's expected holdout purchases with what they
 bought: in total, by number of repeat purchases in calibration, per customer (mean absolute error), and as a
 ranking of who buys again (AUC).
 """
@@ -16,9 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped,unused-ignore]
 
-from kehu.analytics.clv import Array, BgNbd, FitError, GammaGamma, Summary, summarise
+from kehu.analytics.clv import (
+    Array,
+    BgNbd,
+    FitError,
+    GammaGamma,
+    PurchaseModel,
+    PurchaseModels,
+    Summary,
+    fit_purchase_models,
+    summarise,
+)
 from kehu.analytics.propensity import Comparison, Log, Snapshots, compare
 from kehu.core.errors import FieldError, ServiceValidationError
 from kehu.core.normalize import NormalisationError, normalize_amount, normalize_date
@@ -105,6 +117,25 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ModelFigures:
+    """One purchase model's predictions set against the holdout."""
+
+    model: str  # MODEL_NAMES key
+    predicted: float
+    mae: float
+    auc: float | None  # of the expected purchases as a ranking of who buys again in the holdout
+    chosen: bool
+
+
+ONE_CLASS, TWO_CLASSES = "bgnbd", "bgnbd_two_classes"
+MODEL_NAMES = {ONE_CLASS: _("BG/NBD"), TWO_CLASSES: _("two-class BG/NBD")}
+
+
+def model_key(model: PurchaseModel) -> str:
+    return ONE_CLASS if isinstance(model, BgNbd) else TWO_CLASSES
+
+
+@dataclass(frozen=True)
 class HoldoutReport:
     customers: int
     calibration_end: dt.date
@@ -112,12 +143,14 @@ class HoldoutReport:
     holdout_length: float  # in units of `unit_days`
     unit_days: float
     period_days: int  # purchases within one period count as one
-    purchases: BgNbd
+    purchases: PurchaseModel  # the model kehu chooses (`clv.PurchaseModels.chosen`); the figures below are its
+    models: PurchaseModels
     spend: GammaGamma | None
     predicted: float
     actual: float
     mae: float
     auc: float | None  # of the expected purchases as a ranking of who buys again in the holdout
+    compared: list[ModelFigures] = field(default_factory=list)  # every model fitted, the chosen one among them
     buckets: list[Bucket] = field(default_factory=list)
     buy_again: Comparison | None = None  # BG/NBD against gradient boosting in the holdout's first weeks
 
@@ -148,16 +181,32 @@ def holdout_report(
     if len(summary.customers) < 2:
         raise ServiceValidationError([FieldError("calibration_end", "leaves fewer than 2 customers to fit on")])
     try:
-        model = BgNbd.fit(summary.frequency, summary.recency, summary.T)
+        models = fit_purchase_models(summary.frequency, summary.recency, summary.T)
     except FitError as error:
         raise ServiceValidationError([FieldError("transactions", str(error))]) from error
     try:
         spend: GammaGamma | None = GammaGamma.fit(summary.frequency, summary.monetary)
     except FitError:
         spend = None  # the purchase counts are still validated
-    predicted = model.expected_purchases(summary.holdout_length, summary.frequency, summary.recency, summary.T)
     bought = summary.holdout > 0
-    auc = float(roc_auc_score(bought, predicted)) if 0 < bought.sum() < len(bought) else None
+    compared, chosen_prediction = [], np.zeros(0)
+    for model in (models.one, models.two):
+        if model is None:
+            continue
+        predicted = model.expected_purchases(summary.holdout_length, summary.frequency, summary.recency, summary.T)
+        chosen = model is models.chosen
+        compared.append(
+            ModelFigures(
+                model=model_key(model),
+                predicted=float(predicted.sum()),
+                mae=float(np.abs(predicted - summary.holdout).mean()),
+                auc=float(roc_auc_score(bought, predicted)) if 0 < bought.sum() < len(bought) else None,
+                chosen=chosen,
+            )
+        )
+        if chosen:
+            chosen_prediction = predicted
+    figures = next(figure for figure in compared if figure.chosen)
     # who buys again within `horizon_days` after the calibration: both models know only the calibration
     log = Log(purchases.customers, purchases.dates, purchases.amounts)
     horizon = min(horizon_days, (holdout_end - calibration_end).days)
@@ -168,13 +217,15 @@ def holdout_report(
         holdout_length=summary.holdout_length,
         unit_days=unit_days,
         period_days=period_days,
-        purchases=model,
+        purchases=models.chosen,
+        models=models,
         spend=spend,
-        predicted=float(predicted.sum()),
+        predicted=figures.predicted,
         actual=float(summary.holdout.sum()),
-        mae=float(np.abs(predicted - summary.holdout).mean()),
-        auc=auc,
-        buckets=buckets(summary, predicted),
+        mae=figures.mae,
+        auc=figures.auc,
+        compared=compared,
+        buckets=buckets(summary, chosen_prediction),
         buy_again=compare(Snapshots(log, horizon), calibration_end) if buy_again else None,
     )
 

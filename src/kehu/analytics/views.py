@@ -25,6 +25,7 @@ from kehu.analytics.models import BasketRule, CustomerScore, MarketingSpend, Seg
 from kehu.analytics.rfm import CLASS_NAMES, SEGMENTS
 from kehu.analytics.selectors import latest_run
 from kehu.analytics.services import analytics_start, spend_set
+from kehu.analytics.validation import MODEL_NAMES, ONE_CLASS
 from kehu.core.errors import ServiceValidationError
 from kehu.core.models import Job, JobState
 from kehu.web.pages import job_status_part, not_found_for_refusals, page_user, show_errors
@@ -412,6 +413,10 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "personas": personas,
         "risk": _risk(done) if done else None,
         "clusters": done.result.get("clusters") if done else None,
+        # runs before the two-class model named none: they fitted BG/NBD
+        "validation_model": MODEL_NAMES.get(
+            ((done.result.get("validation") if done else None) or {}).get("model", ONE_CLASS)
+        ),
         "class_links": [(key, CLASS_NAMES[key], count) for key, count in (done.result.get("classes") or {}).items()]
         if done
         else [],

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from kehu.analytics.clv import LATENT_EXTRA_PARAMETERS
 from kehu.analytics.propensity import Comparison
 from kehu.analytics.services import analytics_start
-from kehu.analytics.validation import HoldoutReport, holdout_report, read_purchases
+from kehu.analytics.validation import MODEL_NAMES, HoldoutReport, holdout_report, model_key, read_purchases
 from kehu.core.errors import PermissionDeniedError, ServiceValidationError
 from kehu.core.progress import acting_user, job_run_in_terminal
 
@@ -34,6 +35,12 @@ def _day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _english(name: object) -> str:
+    """A translatable name in English, as the rest of this command's report is written."""
+    with translation.override("en"):
+        return str(name)
 
 
 class Command(BaseCommand):
@@ -136,25 +143,37 @@ class Command(BaseCommand):
             f"{report.holdout_end} ({report.holdout_length:.1f} {unit}); purchases counted once a "
             f"{'week' if report.period_days == 7 else 'day'}"
         )
-        params = ", ".join(f"{name} = {value:.4f}" for name, value in report.purchases.as_dict().items())
-        out(f"BG/NBD: {params} (log-likelihood {report.purchases.log_likelihood:.4f} per customer)")
+        models = report.models
+        params = ", ".join(f"{name} = {value:.4f}" for name, value in models.one.as_dict().items())
+        out(f"BG/NBD: {params} (log-likelihood {models.one.log_likelihood:.4f} per customer)")
+        if models.two is not None:
+            classes = "; ".join(
+                f"share {share:.3f}: r = {c.r:.4f}, alpha = {c.alpha:.4f}, a = {c.a:.4f}, b = {c.b:.4f}"
+                for c, share in zip(models.two.classes, models.two.weights, strict=True)
+            )
+            out(f"two-class BG/NBD: {classes} (log-likelihood {models.two.log_likelihood:.4f} per customer)")
+            chosen = _english(MODEL_NAMES[model_key(report.purchases)])
+            out(
+                f"chosen: {chosen} (two classes raise the log-likelihood by "
+                f"{models.gain:.2f}; they are used above {LATENT_EXTRA_PARAMETERS}, the cost of their "
+                f"{LATENT_EXTRA_PARAMETERS} extra parameters by Akaike's criterion)"
+            )
         if report.spend:
             spend = ", ".join(f"{name} = {value:.4f}" for name, value in report.spend.as_dict().items())
             out(f"Gamma-Gamma: {spend}")
         else:
             out("Gamma-Gamma: not fitted (no repeat purchases of positive value)")
-        out(
-            f"holdout purchases: predicted {report.predicted:,.1f}, actual {report.actual:,.0f} "
-            f"({report.predicted / report.actual - 1:+.1%})"
-            if report.actual
-            else f"holdout purchases: predicted {report.predicted:,.1f}, actual 0"
-        )
-        out(f"mean absolute error per customer: {report.mae:.4f}")
-        out(
-            f"AUC (who buys again), BG/NBD: {report.auc:.4f}"
-            if report.auc is not None
-            else "AUC: no one or everyone bought"
-        )
+        actual = f"actual {report.actual:,.0f}"
+        for figures in report.compared:
+            change = f" ({figures.predicted / report.actual - 1:+.1%})" if report.actual else ""
+            auc = f"{figures.auc:.4f}" if figures.auc is not None else "– (no one or everyone bought)"
+            name = _english(MODEL_NAMES[figures.model]) + (" (chosen)" if figures.chosen else "")
+            out(
+                f"{name}: holdout purchases predicted "
+                f"{figures.predicted:,.1f}, {actual}{change}; mean absolute error per customer {figures.mae:.4f}; "
+                f"AUC (who buys again) {auc}"
+            )
+        out("the chosen model, by repeat purchases in calibration:")
         out("repeat purchases in calibration | customers | predicted per customer | actual per customer")
         for bucket in report.buckets:
             row = (bucket.repeat_purchases, f"{bucket.customers:,}", f"{bucket.predicted:.3f}", f"{bucket.actual:.3f}")
