@@ -1,7 +1,8 @@
-"""The analytics run: features for every customer, RFM segments and classes, BG/NBD and Gamma-Gamma on the order
-history, who buys again within 90 days by the better of BG/NBD and gradient boosting (measured on the 90 days
-before the run, `kehu.analytics.propensity`), stored on each customer (`CustomerScore`) with the segment sizes of
-the run (`SegmentCount`) and the models' comparison in the job's result.
+"""The analytics run: features for every customer, RFM segments and classes, BG/NBD (or its two-class form, where
+the order history supports it: `clv.PurchaseModels`) and Gamma-Gamma on the order history, who buys again
+within 90 days by the better of BG/NBD and gradient boosting (measured on the 90 days before the run,
+`kehu.analytics.propensity`), stored on each customer (`CustomerScore`) with the segment sizes of the run
+(`SegmentCount`) and the models' comparison in the job's result.
 
 Runs as a job (`kind="analytics"`): `kehu analytics run` in the terminal, the worker on demand or by schedule.
 It reads no personal value (see `kehu.analytics.features`) and is audited once, with its counts.
@@ -62,7 +63,7 @@ SCORE_FIELDS = (
 MIN_GROUP = 5  # a persona names an age band or a province only when at least this many customers share it
 AGE_BANDS = ((0, "<25"), (25, "25–34"), (35, "35–44"), (45, "45–54"), (55, "55+"))
 TREE_RULES_KEPT = 8
-VALIDATION_DAYS = 182  # the run checks BG/NBD on the last half year, fitted on what came before
+VALIDATION_DAYS = 182  # the run checks its purchase model on the last half year, fitted on what came before
 RECOMMENDATIONS = 10
 MAX_RULES = 200  # per level, strongest lift first
 # features of the supervised model beside the purchase log's, as they stood on each cut-off day
