@@ -18,6 +18,18 @@ def test_quintile_scores_give_ties_one_score() -> None:
     assert quintile_scores(np.array([])).tolist() == []
 
 
+def test_quintile_scores_are_one_plus_five_times_the_share_worse() -> None:
+    """The definition counted customer by customer, on random bases with many ties and without."""
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        size = int(rng.integers(1, 40))
+        values = rng.integers(0, 4, size).astype(float) if trial % 2 else rng.normal(size=size)
+        for higher_is_better in (True, False):
+            oriented = values if higher_is_better else -values
+            expected = [1 + (5 * int((oriented < value).sum())) // size for value in oriented]
+            assert quintile_scores(values, higher_is_better=higher_is_better).tolist() == expected
+
+
 def test_segments_and_classes_worked_by_hand() -> None:
     #            days since last purchase, purchases, spent
     customers = [
