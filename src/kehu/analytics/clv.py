@@ -242,8 +242,9 @@ class LatentBgNbd:
 
     @classmethod
     def fit(cls, frequency: Array, recency: Array, T: Array, *, start: BgNbd | None = None) -> LatentBgNbd:
-        """Maximum likelihood from `LATENT_STARTS` starting points (the first class at one-class BG/NBD's fit,
-        `start`; the others spread around it by a fixed seed, so the fit is the same every time)."""
+        """Maximum likelihood from `LATENT_STARTS` starting points: the first class at one-class BG/NBD's fit
+        (`start`) and the second as steady buyers at three drop-out levels, then both spread around BG/NBD's fit
+        by a fixed seed, so that the fit is the same every time. The best finite optimum is kept."""
         if len(frequency) < 2 or not np.any(frequency > 0):
             raise FitError("BG/NBD needs customers, some of whom bought more than once")
         one = start or BgNbd.fit(frequency, recency, T)
@@ -274,9 +275,9 @@ class LatentBgNbd:
             result = optimize.minimize(
                 negative, begin, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 3000}
             )
-            if best is None or result.fun < best.fun:
+            if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
                 best = result
-        if best is None or not np.isfinite(best.fun):
+        if best is None:
             raise FitError("the two-class fit found no finite likelihood")
         params = np.exp(best.x[:8].reshape(2, 4))
         share = float(special.expit(best.x[8]))
