@@ -148,6 +148,11 @@ KEHU_UPLOAD_MAX_BYTES = env_int("KEHU_UPLOAD_MAX_BYTES", 512 * 1024 * 1024, mini
 KEHU_UPLOAD_KEEP_DAYS = env_int("KEHU_UPLOAD_KEEP_DAYS", 7, minimum=1)
 
 
+# SQLite reads through a memory map of up to this many bytes (the most SQLite maps: its default
+# SQLITE_MAX_MMAP_SIZE), on kehu's own connections and on analytics' ADBC reads alike
+KEHU_SQLITE_MMAP_BYTES = 2_147_418_112
+
+
 def _database() -> dict[str, Any]:
     default_url = f"sqlite:///{VAR_DIR / 'kehu.sqlite3'}"
     url = env_str("KEHU_DATABASE_URL", default_url)
@@ -167,7 +172,7 @@ def _database() -> dict[str, Any]:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
                 # Reads through a memory map of up to 2 GiB: each request opens a new connection, whose own page
                 # cache starts empty; the map shares the operating system's cache instead (list pages 2-3x faster).
-                "PRAGMA mmap_size=2147418112; "
+                f"PRAGMA mmap_size={KEHU_SQLITE_MMAP_BYTES}; "
                 # Deleted and overwritten content is zeroed, so erased personal data does not linger in the file.
                 "PRAGMA secure_delete=ON;"
             ),

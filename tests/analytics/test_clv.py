@@ -223,34 +223,6 @@ def test_counted_by_calendar_week_bgnbd_reproduces_the_reference_and_the_chosen_
     assert "what moves the trees (AUC lost when the feature is shuffled): BG/NBD probability of buying" in text
 
 
-def test_the_probability_of_buying_matches_a_simulated_population() -> None:
-    """BG/NBD's P(at least one purchase in the next t) against customers drawn from the model itself."""
-    rng = np.random.default_rng(5)
-    model = clv.BgNbd(r=0.6, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, iterations=0)
-    n, age, ahead = 200_000, 30.0, 13.0
-    rate = rng.gamma(model.r, 1 / model.alpha, n)
-    drop = rng.beta(model.a, model.b, n)
-    clock = np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    x = np.zeros(n)
-    last = np.zeros(n)
-    bought_later = np.zeros(n, dtype=bool)
-    while alive.any():
-        clock = np.where(alive, clock + rng.exponential(1 / rate), clock)
-        inside = alive & (clock <= age)
-        later = alive & (clock > age) & (clock <= age + ahead)
-        bought_later |= later
-        x = np.where(inside, x + 1, x)
-        last = np.where(inside, clock, last)
-        alive &= clock <= age  # what happens after the first purchase beyond `age` does not matter here
-        alive &= rng.random(n) >= drop  # drops out right after a purchase
-    predicted = model.probability_buying(ahead, x, last, np.full(n, age))
-    assert predicted.mean() == pytest.approx(bought_later.mean(), abs=0.005)
-    for count in (0, 1, 3):
-        chosen = x == count
-        assert predicted[chosen].mean() == pytest.approx(bought_later[chosen].mean(), abs=0.01), count
-
-
 def _simulated(
     rng: np.random.Generator, classes: list[tuple[float, clv.BgNbd]], n: int, age: float, ahead: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -275,6 +247,20 @@ def _simulated(
         alive &= clock <= age + ahead
         alive &= rng.random(n) >= drop  # drops out right after a purchase
     return x, last, np.full(n, age), later
+
+
+def test_the_probability_of_buying_matches_a_simulated_population() -> None:
+    """BG/NBD's P(at least one purchase in the next t) against customers drawn from the model itself."""
+    rng = np.random.default_rng(5)
+    model = clv.BgNbd(r=0.6, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0, iterations=0)
+    n, age, ahead = 200_000, 30.0, 13.0
+    x, last, T, later = _simulated(rng, [(1.0, model)], n, age, ahead)
+    bought_later = later > 0
+    predicted = model.probability_buying(ahead, x, last, T)
+    assert predicted.mean() == pytest.approx(bought_later.mean(), abs=0.005)
+    for count in (0, 1, 3):
+        chosen = x == count
+        assert predicted[chosen].mean() == pytest.approx(bought_later[chosen].mean(), abs=0.01), count
 
 
 def test_the_two_class_gradient_is_the_numerical_one() -> None:

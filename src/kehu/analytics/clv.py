@@ -303,7 +303,12 @@ class LatentBgNbd:
         return np.asarray(np.exp(joint - np.logaddexp(joint[0], joint[1])), dtype=np.float64)
 
     def _weighed(self, values: list[Array], x: Array, t_x: Array, T: Array) -> Array:
-        return np.asarray((self.posterior(x, t_x, T) * np.array(values)).sum(axis=0), dtype=np.float64)
+        """The classes' `values` (each customers last, with any leading axes: several horizons at once) weighed
+        by the posterior."""
+        stacked = np.array(values)
+        posterior = self.posterior(x, t_x, T)
+        posterior = posterior.reshape((2,) + (1,) * (stacked.ndim - 2) + posterior.shape[1:])
+        return np.asarray((posterior * stacked).sum(axis=0), dtype=np.float64)
 
     def probability_alive(self, x: Array, t_x: Array, T: Array) -> Array:
         return self._weighed([c.probability_alive(x, t_x, T) for c in self.classes], x, t_x, T)
@@ -482,6 +487,9 @@ class GammaGammaSums:
         return float(ll), gradient
 
 
+VALUE_CHUNK = 100_000  # customers whose 12 months are predicted together (a few arrays of 12 × this)
+
+
 def lifetime_value(
     purchases: PurchaseModel,
     spend: GammaGamma,
@@ -490,14 +498,20 @@ def lifetime_value(
     months: int = 12,
     monthly_discount: float = 0.01,
 ) -> Array:
-    """Each customer's expected value over the next `months`, month by month, discounted at `monthly_discount`."""
+    """Each customer's expected value over the next `months`, month by month, discounted at `monthly_discount`.
+
+    The expected purchases of all the months are asked for at once (months × customers, `VALUE_CHUNK` customers at
+    a time), so that what depends only on the customer — P(alive), the two-class posterior — is computed once per
+    customer, not once per month."""
     month = 30.0 / summary.unit_days
     x, t_x, T = summary.frequency, summary.recency, summary.T
     value = spend.expected_spend(x, summary.monetary)
-    total = np.zeros(len(x))
-    before = np.zeros(len(x))
-    for step in range(1, months + 1):
-        cumulative = purchases.expected_purchases(step * month, x, t_x, T)
-        total += (cumulative - before) * value / (1 + monthly_discount) ** step
-        before = cumulative
+    steps = np.arange(1, months + 1, dtype=np.float64)
+    discount = (1 + monthly_discount) ** -steps
+    horizons: Array = (steps * month)[:, None]
+    total = np.empty(len(x))
+    for start in range(0, len(x), VALUE_CHUNK):
+        part = slice(start, start + VALUE_CHUNK)
+        cumulative = purchases.expected_purchases(horizons, x[part], t_x[part], T[part])
+        total[part] = discount @ np.diff(cumulative, axis=0, prepend=0.0) * value[part]
     return total

@@ -23,7 +23,6 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 SQLITE_BATCH_ROWS = 4_000_000
-SQLITE_MMAP_BYTES = 2_147_418_112  # the most SQLite maps (its default SQLITE_MAX_MMAP_SIZE), as in settings
 
 
 def _sqlite_file() -> str | None:
@@ -71,7 +70,7 @@ def _adbc(sql: str) -> Any | None:
         cursor.fetchall()
         # pages through a memory map, as kehu's own connections read them: no system call and copy per page
         # (5% of the time to read ten million order lines)
-        cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        cursor.execute(f"PRAGMA mmap_size = {settings.KEHU_SQLITE_MMAP_BYTES}")
         cursor.fetchall()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
         cursor.execute(sql)
